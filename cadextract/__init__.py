@@ -1,0 +1,8 @@
+"""cadextract: bulk data extraction from CAD files into PostgreSQL."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("cadextract")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+unknown"

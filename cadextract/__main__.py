@@ -1,0 +1,3 @@
+from cadextract.cli import main
+
+main()

@@ -1,0 +1,150 @@
+"""The child process: receives one job at a time over a pipe, runs its extractor, reports.
+
+Children never open a database connection. Parsers are native code that may
+segfault, hang or eat memory; all of that happens here, where the supervisor can see
+it (the pipe closes, the process dies) and kill it without losing anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import json
+import os
+import signal
+import time
+import traceback
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from cadextract import result
+from cadextract.extractors import base, registry
+
+PROGRESS_EVERY = 0.25  # seconds between progress messages; extractors may call far more often
+
+
+def main(conn: Connection) -> None:
+    """Entry point of a child process (started with the spawn method)."""
+    # Ctrl-C in a terminal reaches the whole foreground process group: keep children
+    # out of it so only the supervisor decides what happens to running jobs.
+    os.setpgrp()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:  # recycled or shutting down
+            return
+        conn.send(run(msg, conn))
+
+
+def _die_with_parent() -> None:
+    # A supervisor killed with SIGKILL must not leave children parsing for nobody.
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() == 1:  # parent already gone before prctl took effect
+        os._exit(1)
+
+
+def run(job: dict[str, Any], conn: Connection | None) -> tuple[Any, ...]:
+    """Run one job; returns ("done", id, json, size) or ("error", id, error-dict)."""
+    job_id = job["id"]
+    if conn is not None:
+        conn.send(("started", job_id))
+    last_sent = 0.0
+
+    def progress(percent: float, note: str | None = None) -> None:
+        nonlocal last_sent
+        now = time.monotonic()
+        if conn is not None and (now - last_sent >= PROGRESS_EVERY or percent >= 100):
+            last_sent = now
+            conn.send(("progress", job_id, max(0.0, min(100.0, float(percent))), note))
+
+    try:
+        text = _extract(job, progress)
+    except base.ExtractionError as exc:
+        return ("error", job_id, error_dict(exc, permanent=exc.permanent, error_type=exc.error_type))
+    except registry.UnknownFormat as exc:
+        return ("error", job_id, error_dict(exc, permanent=True, error_type="UnknownFormat"))
+    except MemoryError as exc:
+        return ("error", job_id, error_dict(exc, permanent=True, error_type="MemoryLimit",
+                                            message="the job ran out of memory (memory limit)"))
+    except Exception as exc:
+        # unexpected: retried (it may be the machine, not the file), traceback kept
+        return ("error", job_id, error_dict(exc, permanent=False, with_traceback=True))
+    return ("done", job_id, text, len(text.encode()))
+
+
+def _extract(job: dict[str, Any], progress: base.Progress) -> str:
+    path = Path(job["path"])
+    try:
+        digest = _sha256(path)
+    except FileNotFoundError:
+        raise base.FileUnreadable(f"file not found: {path} (moved, deleted or share not mounted?)") from None
+    except OSError as exc:
+        raise base.FileUnreadable(f"cannot read {path}: {exc.strerror or exc}") from None
+    if digest != job["sha256"]:
+        raise base.PermanentError(
+            f"file changed since it was submitted (sha256 {digest[:12]}… != {job['sha256'][:12]}…); "
+            "submit it again to extract the new content",
+            error_type="FileChanged",
+        )
+    extractor = registry.get(job["format"])
+    started = time.perf_counter()
+    payload = extractor.extract(path, job["options"], progress)
+    elapsed = time.perf_counter() - started
+    document = result.build_document(
+        format=job["format"],
+        extractor_name=extractor.name,
+        extractor_version=extractor.version,
+        libraries=extractor.versions(),
+        path=str(path),
+        sha256=digest,
+        size=job["size"],
+        payload=payload,
+        extract_seconds=elapsed,
+    )
+    try:
+        text = json.dumps(document, allow_nan=False, separators=(",", ":"), default=str)
+    except ValueError as exc:
+        raise base.PermanentError(f"result is not valid JSON: {exc}", error_type="BadResult") from None
+    limit = job.get("max_result_bytes")
+    if limit and len(text) > limit:
+        raise base.PermanentError(
+            f"result document is {len(text) / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB ceiling "
+            "(raise CADEXTRACT_MAX_RESULT_MB, or use a summary detail level)",
+            error_type="ResultTooLarge",
+        )
+    progress(100.0, None)
+    return text
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def error_dict(
+    exc: BaseException,
+    *,
+    permanent: bool,
+    error_type: str | None = None,
+    message: str | None = None,
+    with_traceback: bool = False,
+) -> dict[str, Any]:
+    """The error entry stored in a job's history (time, attempt and worker added later)."""
+    entry: dict[str, Any] = {
+        "type": error_type or type(exc).__name__,
+        "message": message or str(exc) or type(exc).__name__,
+        "permanent": permanent,
+    }
+    if with_traceback:
+        # the last frames are where the parser gave up; keep it short for the table
+        entry["traceback"] = "".join(traceback.format_exception(exc, limit=-8))[-4000:]
+    return entry

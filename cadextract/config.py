@@ -1,0 +1,113 @@
+"""Settings from flags, environment and defaults (in that order of precedence).
+
+Environment variables (all optional):
+
+    CADEXTRACT_DATABASE_URL     PostgreSQL URL; unset = embedded server in CADEXTRACT_HOME
+    CADEXTRACT_HOME             data directory (embedded server, logs); default: the
+                                user data dir, e.g. ~/.local/share/cadextract
+    CADEXTRACT_LEASE_SECONDS    lease a worker holds on a running job (default 30)
+    CADEXTRACT_HEARTBEAT_SECONDS  how often leases, progress and cancel requests are
+                                synced (default 1)
+    CADEXTRACT_POLL_SECONDS     fallback polling interval when LISTEN/NOTIFY is quiet (default 2)
+    CADEXTRACT_BACKOFF_BASE     first retry delay in seconds (default 5)
+    CADEXTRACT_BACKOFF_CAP      longest retry delay in seconds (default 600)
+    CADEXTRACT_MAX_RETRIES      retries after the first attempt (default 3)
+    CADEXTRACT_MEMORY_LIMIT_MB  RSS ceiling per child process (default 4096)
+    CADEXTRACT_RECYCLE_AFTER    jobs a child runs before it is replaced (default 200)
+    CADEXTRACT_GRACE_SECONDS    shutdown grace period for running jobs (default 30)
+    CADEXTRACT_TIMEOUT_SECONDS  wall-clock limit per job; default per format
+    CADEXTRACT_MAX_RESULT_MB    largest result document accepted (default 64)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import platformdirs
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env_float(name, default))
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+def default_home() -> Path:
+    """Where the embedded server and logs live when CADEXTRACT_HOME is unset."""
+    raw = os.environ.get("CADEXTRACT_HOME")
+    if raw:
+        return Path(raw).expanduser().resolve()
+    return Path(platformdirs.user_data_dir("cadextract", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs to know about its environment."""
+
+    database_url: str | None = None
+    home: Path = field(default_factory=default_home)
+    lease_seconds: float = 30.0
+    heartbeat_seconds: float = 1.0
+    poll_seconds: float = 2.0
+    backoff_base: float = 5.0
+    backoff_cap: float = 600.0
+    max_retries: int = 3
+    memory_limit_mb: int = 4096
+    recycle_after: int = 200
+    grace_seconds: float = 30.0
+    timeout_seconds: float | None = None
+    max_result_mb: float = 64.0
+
+    @classmethod
+    def from_env(cls, database_url: str | None = None) -> Settings:
+        """Read the environment; an explicit ``database_url`` beats CADEXTRACT_DATABASE_URL."""
+        timeout_raw = os.environ.get("CADEXTRACT_TIMEOUT_SECONDS")
+        settings = cls(
+            database_url=database_url or os.environ.get("CADEXTRACT_DATABASE_URL") or None,
+            home=default_home(),
+            lease_seconds=_env_float("CADEXTRACT_LEASE_SECONDS", 30.0),
+            heartbeat_seconds=_env_float("CADEXTRACT_HEARTBEAT_SECONDS", 1.0),
+            poll_seconds=_env_float("CADEXTRACT_POLL_SECONDS", 2.0),
+            backoff_base=_env_float("CADEXTRACT_BACKOFF_BASE", 5.0),
+            backoff_cap=_env_float("CADEXTRACT_BACKOFF_CAP", 600.0),
+            max_retries=_env_int("CADEXTRACT_MAX_RETRIES", 3),
+            memory_limit_mb=_env_int("CADEXTRACT_MEMORY_LIMIT_MB", 4096),
+            recycle_after=_env_int("CADEXTRACT_RECYCLE_AFTER", 200),
+            grace_seconds=_env_float("CADEXTRACT_GRACE_SECONDS", 30.0),
+            timeout_seconds=float(timeout_raw) if timeout_raw else None,
+            max_result_mb=_env_float("CADEXTRACT_MAX_RESULT_MB", 64.0),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Reject combinations that would make the queue unsafe."""
+        if self.heartbeat_seconds <= 0 or self.lease_seconds <= 0:
+            raise ConfigError("lease and heartbeat must be positive")
+        # a lease must survive a few missed heartbeats, or live jobs get rescued
+        if self.lease_seconds < 3 * self.heartbeat_seconds:
+            raise ConfigError(
+                f"lease ({self.lease_seconds}s) must be at least 3x the heartbeat ({self.heartbeat_seconds}s)"
+            )
+        if self.max_retries < 0:
+            raise ConfigError("max retries cannot be negative")
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some fields changed (from command-line flags)."""
+        new = replace(self, **changes)  # type: ignore[arg-type]
+        new.check()
+        return new

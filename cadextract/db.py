@@ -1,0 +1,229 @@
+"""Engine, the embedded server, and schema upgrades.
+
+With no URL configured, cadextract runs a private PostgreSQL from the ``pgserver``
+package in ``$CADEXTRACT_HOME/pgdata``. pgserver serialises start-up with an
+inter-process file lock and reuses a running postmaster, so any number of cadextract
+processes can call :func:`embedded_url` at once; the server is left running when they
+exit (``cadextract db stop`` stops it) so cron runs do not pay start-up each time and
+a worker killed with SIGKILL cannot take the server down with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from cadextract import models
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DB = "cadextract"
+# any 64-bit number unique to this app: serialises concurrent migrations
+MIGRATION_LOCK_KEY = 0x0CADE0CADE
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached or used; the message never contains a password."""
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def normalise_url(url: str) -> str:
+    """Accept postgres:// and postgresql:// URLs and pin the psycopg 3 driver."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUnavailable(f"not a database URL: {mask_url(url)!r}") from None
+    backend = parsed.get_backend_name()
+    if backend not in ("postgresql", "postgres"):
+        raise DatabaseUnavailable(
+            f"only PostgreSQL is supported, got a {backend!r} URL ({mask_url(url)})"
+        )
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def pgdata_dir(home: Path) -> Path:
+    return home / "pgdata"
+
+
+def _pgserver() -> Any:
+    # pgserver warns about XDG_RUNTIME_DIR on import under cron; not the user's concern
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+
+    return pgserver
+
+
+def embedded_url(home: Path) -> str:
+    """Start (or reuse) the embedded server and return a URL for its cadextract database."""
+    home.mkdir(parents=True, exist_ok=True)
+    pgserver = _pgserver()
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    try:
+        server = pgserver.get_server(pgdata_dir(home), cleanup_mode=None)
+    except Exception as exc:
+        raise DatabaseUnavailable(
+            f"could not start the embedded PostgreSQL in {pgdata_dir(home)}: {exc}"
+        ) from None
+    admin_uri = server.get_uri()
+    _create_database(admin_uri, EMBEDDED_DB)
+    return normalise_url(server.get_uri(EMBEDDED_DB))
+
+
+def embedded_status(home: Path) -> dict[str, Any]:
+    """Whether the embedded server exists and runs, without starting it."""
+    pgdata = pgdata_dir(home)
+    info: dict[str, Any] = {"pgdata": str(pgdata), "initialised": (pgdata / "PG_VERSION").exists()}
+    pid_file = pgdata / "postmaster.pid"
+    info["running"] = False
+    if pid_file.exists():
+        import psutil
+
+        with contextlib.suppress(ValueError, IndexError, OSError):
+            pid = int(pid_file.read_text().splitlines()[0])
+            info["pid"] = pid
+            info["running"] = psutil.pid_exists(pid)
+    return info
+
+
+def stop_embedded(home: Path) -> bool:
+    """Stop the embedded server; False when it was not running."""
+    if not embedded_status(home)["running"]:
+        return False
+    from pgserver._commands import pg_ctl  # type: ignore[import-untyped,unused-ignore]
+
+    server_user = "pgserver" if _running_as_root() else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata_dir(home), user=server_user)
+    return True
+
+
+def _running_as_root() -> bool:
+    import os
+
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _create_database(admin_uri: str, name: str) -> None:
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def resolve_url(database_url: str | None, home: Path) -> str:
+    """The SQLAlchemy URL to use: the configured one, or the embedded server's."""
+    if database_url:
+        return normalise_url(database_url)
+    return embedded_url(home)
+
+
+def make_engine(url: str, *, pool_size: int = 2) -> Engine:
+    """An engine on psycopg 3 with short connect timeouts (cron must not hang)."""
+    return sa.create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=2,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 5, "application_name": "cadextract"},
+    )
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise DatabaseUnavailable with a one-line reason unless a query succeeds."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"cannot reach PostgreSQL at {mask_url(str(engine.url))}: {first_line(exc.orig)}"
+        ) from None
+
+
+def first_line(exc: BaseException | None) -> str:
+    """The first line of an exception message (psycopg errors run to several)."""
+    text = str(exc or "").strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# -- migrations ------------------------------------------------------------------
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at (None = never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"version_table_schema": models.SCHEMA})
+        return ctx.get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest revision this version of cadextract knows."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(Path(__file__).parent / "migrations"))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply pending migrations; concurrent callers wait on an advisory lock."""
+    from alembic import command
+
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+        try:
+            if _revision_on(conn) != head_revision():
+                cfg = _alembic_config(engine)
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                conn.commit()
+        finally:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
+            conn.commit()
+
+
+def _revision_on(conn: sa.Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    ctx = MigrationContext.configure(conn, opts={"version_table_schema": models.SCHEMA})
+    return ctx.get_current_revision()
+
+
+def connect(database_url: str | None, home: Path, *, migrate: bool = True, pool_size: int = 2) -> Engine:
+    """Resolve the URL, check the server answers, and bring the schema to head."""
+    engine = make_engine(resolve_url(database_url, home), pool_size=pool_size)
+    check_connection(engine)
+    if migrate:
+        try:
+            if current_revision(engine) != head_revision():
+                upgrade(engine)
+        except OperationalError as exc:
+            raise DatabaseUnavailable(f"database error while migrating: {first_line(exc.orig)}") from None
+    return engine

@@ -1,0 +1,1 @@
+"""Extractors: one module per format behind one interface (see ``base``) and a registry."""

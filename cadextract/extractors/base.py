@@ -1,0 +1,109 @@
+"""The extractor contract: a pure function of (path, options, progress) -> payload dict.
+
+Extractors never touch the database. A payload may carry a top-level ``warnings`` list of
+strings (repairs, scans without text); the worker moves it into the result envelope. They raise an ``ExtractionError`` subclass for
+anything the user should see as a failure reason; ``permanent`` says whether retrying
+could ever help.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: progress(percent 0..100, note) — cheap to call often; the worker throttles it.
+Progress = Callable[[float, str | None], None]
+ExtractFn = Callable[[Path, Mapping[str, Any], Progress], dict[str, Any]]
+#: payload -> flat {field: scalar} for `result` tables and CSV export (one row per file)
+SummarizeFn = Callable[[Mapping[str, Any]], dict[str, str | int | float | bool | None]]
+#: payload -> flat rows, one per element / entity, for `export --rows`
+RowsFn = Callable[[Mapping[str, Any]], Iterable[dict[str, str | int | float | bool | None]]]
+
+
+def no_progress(percent: float, note: str | None = None) -> None:
+    """A progress callback that ignores everything (for direct calls and tests)."""
+
+
+class ExtractionError(Exception):
+    """A failure the user should read; ``error_type`` is stored on the job."""
+
+    error_type = "ExtractionError"
+    permanent = True
+
+    def __init__(self, message: str, *, error_type: str | None = None) -> None:
+        super().__init__(message)
+        if error_type is not None:
+            self.error_type = error_type
+
+
+class PermanentError(ExtractionError):
+    """Retrying cannot help (corrupt file, unsupported content, policy)."""
+
+    error_type = "PermanentError"
+    permanent = True
+
+
+class TransientError(ExtractionError):
+    """Retrying may help (file briefly unreadable, resource busy)."""
+
+    error_type = "TransientError"
+    permanent = False
+
+
+class EmptyFile(PermanentError):
+    error_type = "EmptyFile"
+
+
+class TruncatedFile(PermanentError):
+    error_type = "TruncatedFile"
+
+
+class WrongFormat(PermanentError):
+    """The bytes are not actually this format."""
+
+    error_type = "WrongFormat"
+
+
+class CorruptFile(PermanentError):
+    """The format is right but the content cannot be parsed."""
+
+    error_type = "CorruptFile"
+
+
+class EncryptedFile(PermanentError):
+    error_type = "EncryptedFile"
+
+
+class UnsupportedVersion(PermanentError):
+    """A DXF release / IFC schema / STEP protocol the library cannot read."""
+
+    error_type = "UnsupportedVersion"
+
+
+class NoSolids(PermanentError):
+    error_type = "NoSolids"
+
+
+class FileUnreadable(TransientError):
+    """Permission denied, share unmounted, file vanished: may come back."""
+
+    error_type = "FileUnreadable"
+
+
+@dataclass(frozen=True)
+class Extractor:
+    """One registered format: its name (the job's ``format``) and how to run it."""
+
+    name: str
+    extract: ExtractFn
+    #: library name -> version string, computed lazily in the child (imports are heavy)
+    versions: Callable[[], dict[str, str]]
+    version: str = "1"
+    #: default wall-clock limit per job, seconds
+    default_timeout: float = 600.0
+    description: str = ""
+    extensions: tuple[str, ...] = field(default_factory=tuple)
+    summarize: SummarizeFn | None = None
+    rows: RowsFn | None = None

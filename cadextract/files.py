@@ -1,0 +1,178 @@
+"""Finding, classifying and hashing the files a user submits.
+
+The format comes from the file's first bytes, not its name: PDF by ``%PDF-``, DXF by
+its binary sentinel or its ``0 / SECTION`` opening, and IFC versus STEP (both
+ISO-10303-21 files) by the header's FILE_SCHEMA. The extension is only a fallback for
+files whose content is unrecognisable, so a damaged ``.dxf`` still gets a job that
+fails with a readable reason instead of vanishing at submit time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from cadextract.extractors import registry
+
+EXTENSIONS = {
+    ".pdf": "pdf",
+    ".dxf": "dxf",
+    ".ifc": "ifc",
+    ".ifczip": "ifc",
+    ".stp": "step",
+    ".step": "step",
+    ".p21": "step",
+}
+
+_BINARY_DXF = b"AutoCAD Binary DXF\r\n\x1a\x00"
+_ASCII_DXF = re.compile(rb"\A(?:\s*999\s*\r?\n[^\n]*\n)*\s*0\s*\r?\n\s*SECTION\s*\r?\n", re.IGNORECASE)
+_FILE_SCHEMA = re.compile(rb"FILE_SCHEMA\s*\(\s*\(\s*'([^']*)'", re.IGNORECASE)
+_HEAD = 64 * 1024
+
+
+class SubmitError(ValueError):
+    """A path given on the command line cannot be submitted (nothing was queued)."""
+
+
+def detect_format(path: Path) -> str | None:
+    """The format the file's content says it is, else the extension's, else None."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(_HEAD)
+    except OSError:
+        head = b""
+    found = detect_bytes(head)
+    if found is None and head.startswith(b"PK\x03\x04"):
+        found = _detect_zip(path)
+    return found or EXTENSIONS.get(path.suffix.lower())
+
+
+def detect_bytes(head: bytes) -> str | None:
+    """Classify by the first bytes of a file (see module docstring)."""
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"%PDF-") or b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head.startswith(_BINARY_DXF) or _ASCII_DXF.match(stripped):
+        return "dxf"
+    if stripped.upper().startswith(b"ISO-10303-21"):
+        match = _FILE_SCHEMA.search(head)
+        if match is None:
+            return None  # truncated header: let the extension decide
+        return "ifc" if match.group(1).strip().upper().startswith(b"IFC") else "step"
+    return None
+
+
+def _detect_zip(path: Path) -> str | None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return None
+    return "ifc" if any(n.lower().endswith(".ifc") for n in names) else None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file found for submission, before hashing."""
+
+    path: Path  # absolute, resolved once here
+    size: int
+    format: str | None
+    skip_reason: str | None = None
+
+
+def collect(paths: Sequence[str | Path], *, recursive: bool, forced_format: str | None = None) -> list[Candidate]:
+    """Expand the command-line paths into candidates, or raise SubmitError on the first bad one.
+
+    A file named explicitly must exist, be non-empty and be of a known format; inside
+    folders such files are returned with a ``skip_reason`` instead.
+    """
+    if forced_format is not None and not registry.is_registered(forced_format):
+        raise SubmitError(f"unknown format {forced_format!r}; known: {', '.join(registry.names())}")
+    out: list[Candidate] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if not path.exists():
+            raise SubmitError(f"{raw}: no such file or directory")
+        path = path.resolve()
+        if path.is_dir():
+            if not recursive:
+                raise SubmitError(f"{raw} is a folder: add --recursive to submit the files in it")
+            for found in _walk(path):
+                if found not in seen:
+                    seen.add(found)
+                    out.append(_candidate(found, forced_format))
+        else:
+            if path in seen:
+                continue
+            seen.add(path)
+            cand = _candidate(path, forced_format)
+            if cand.skip_reason:
+                raise SubmitError(f"{raw}: {cand.skip_reason}")
+            out.append(cand)
+    return out
+
+
+def _walk(root: Path) -> Iterable[Path]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        # hidden folders (.git, .cache) never hold drawings worth queueing
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                yield Path(dirpath, name)
+
+
+def _candidate(path: Path, forced_format: str | None) -> Candidate:
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return Candidate(path, 0, None, f"cannot read: {exc.strerror}")
+    if not path.is_file():
+        return Candidate(path, 0, None, "not a regular file")
+    if not os.access(path, os.R_OK):
+        return Candidate(path, st.st_size, None, "permission denied")
+    if st.st_size == 0:
+        return Candidate(path, 0, None, "empty file (0 bytes)")
+    fmt = forced_format or detect_format(path)
+    if fmt is None:
+        return Candidate(path, st.st_size, None, "unsupported file type (not PDF, DXF, IFC or STEP)")
+    return Candidate(path, st.st_size, fmt)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, streamed in 1 MiB blocks (never the whole file in memory)."""
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def hash_all(
+    candidates: Sequence[Candidate],
+    *,
+    workers: int = 4,
+    on_done: Callable[[Candidate], None] | None = None,
+) -> dict[Path, str]:
+    """sha256 of each candidate, hashed in parallel threads (hashlib releases the GIL)."""
+    results: dict[Path, str] = {}
+
+    def one(c: Candidate) -> tuple[Path, str]:
+        return c.path, sha256_file(c.path)
+
+    if len(candidates) < 16 or workers <= 1:
+        for c in candidates:
+            results[c.path] = sha256_file(c.path)
+            if on_done:
+                on_done(c)
+        return results
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for (path, digest), c in zip(pool.map(one, candidates), candidates, strict=True):
+            results[path] = digest
+            if on_done:
+                on_done(c)
+    return results

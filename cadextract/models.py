@@ -1,0 +1,113 @@
+"""The two tables: narrow jobs (read by the hot queries) and result documents beside them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    REAL,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+SCHEMA = "cadextract"
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE = (JobStatus.PENDING, JobStatus.PROCESSING)
+FINISHED = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+metadata = MetaData(schema=SCHEMA)
+
+jobs = Table(
+    "extraction_jobs",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")),
+    Column("path", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("format", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("priority", Integer, nullable=False, server_default=text("0")),
+    Column("progress", REAL, nullable=False, server_default=text("0")),
+    Column("progress_note", Text),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("max_attempts", Integer, nullable=False, server_default=text("4")),
+    Column("run_after", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("started_at", DateTime(timezone=True)),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("lease_expires_at", DateTime(timezone=True)),
+    # fencing token: fresh at every claim; every later write for the job must match it
+    Column("lease_token", UUID(as_uuid=True)),
+    Column("worker_id", Text),
+    Column("cancel_requested_at", DateTime(timezone=True)),
+    Column("last_error_type", Text),
+    Column("last_error_message", Text),
+    Column("errors", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("options", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("submitted_by", Text),
+    Column("batch", Text),
+    CheckConstraint(
+        "status IN ('pending', 'processing', 'completed', 'failed', 'cancelled')", name="ck_jobs_status"
+    ),
+    CheckConstraint("progress >= 0 AND progress <= 100", name="ck_jobs_progress"),
+    CheckConstraint("max_attempts >= 1", name="ck_jobs_max_attempts"),
+    # the claim query's ORDER BY, restricted to the rows it can return
+    Index(
+        "ix_jobs_claimable",
+        text("priority DESC"),
+        "run_after",
+        "created_at",
+        postgresql_where=text("status = 'pending'"),
+    ),
+    # the rescuer's scan of expired leases
+    Index("ix_jobs_lease", "lease_expires_at", postgresql_where=text("status = 'processing'")),
+    # dedupe: at most one active job per content + format; two overlapping submits
+    # of the same file cannot both enqueue it
+    Index(
+        "ux_jobs_active_content",
+        "sha256",
+        "format",
+        unique=True,
+        postgresql_where=text("status IN ('pending', 'processing')"),
+    ),
+    Index("ix_jobs_content", "sha256", "format"),
+    # status summary by index-only scan; listings filtered by state, newest first
+    Index("ix_jobs_status_format", "status", "format"),
+    Index("ix_jobs_status_updated", "status", "updated_at"),
+    Index("ix_jobs_batch", "batch"),
+)
+
+results = Table(
+    "extraction_results",
+    metadata,
+    # primary key = at most one result per job, whatever a late worker tries
+    Column(
+        "job_id",
+        UUID(as_uuid=True),
+        ForeignKey(f"{SCHEMA}.extraction_jobs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("document", JSONB, nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)

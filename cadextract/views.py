@@ -1,0 +1,247 @@
+"""Rich renderables for every command: pure functions of data, no queries, no printing."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from cadextract.queue import Enqueued, Job, Summary
+
+STATUS_STYLE = {
+    "pending": "yellow",
+    "processing": "cyan",
+    "completed": "green",
+    "failed": "red",
+    "cancelled": "magenta",
+}
+
+
+def short_id(job_id: Any) -> str:
+    return str(job_id)[:8]
+
+
+def ago(when: datetime | None, now: datetime | None = None) -> str:
+    """'3m ago' style age of a timestamp."""
+    if when is None:
+        return "-"
+    now = now or datetime.now(UTC)
+    return duration((now - when).total_seconds()) + " ago"
+
+
+def duration(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.1f}s" if seconds < 10 else f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f}m{seconds % 60:02.0f}s"
+    if seconds < 86400:
+        return f"{seconds // 3600:.0f}h{(seconds % 3600) // 60:02.0f}m"
+    return f"{seconds // 86400:.0f}d{(seconds % 86400) // 3600:02.0f}h"
+
+
+def status_text(status: str) -> Text:
+    return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+def submit_table(outcomes: Sequence[Enqueued], skipped_files: Sequence[tuple[str, str]]) -> RenderableType:
+    """What `submit` queued and skipped."""
+    table = Table(box=box.SIMPLE, show_edge=False)
+    table.add_column("job")
+    table.add_column("format")
+    table.add_column("result")
+    table.add_column("file", overflow="fold")
+    for o in outcomes:
+        if o.skipped_reason:
+            table.add_row(short_id(o.job_id) if o.job_id else "-", o.job.format,
+                          Text(f"skipped: {o.skipped_reason}", style="dim"), o.job.path)
+        else:
+            table.add_row(short_id(o.job_id), o.job.format, Text("queued", style="green"), o.job.path)
+    for path, reason in skipped_files:
+        table.add_row("-", "-", Text(f"skipped: {reason}", style="dim"), path)
+    return table
+
+
+def submit_counts(outcomes: Sequence[Enqueued], skipped_files: Sequence[tuple[str, str]]) -> Text:
+    queued = sum(1 for o in outcomes if not o.skipped_reason)
+    dup = sum(1 for o in outcomes if o.skipped_reason)
+    return Text(f"{queued} queued, {dup} already known, {len(skipped_files)} not submittable")
+
+
+def summary_view(s: Summary, *, now: datetime | None = None) -> RenderableType:
+    """`status` with no id: counts per state and format, oldest pending, running jobs."""
+    formats = sorted(s.by_format)
+    states = ["pending", "processing", "completed", "failed", "cancelled"]
+    counts = Table(title="jobs", box=box.SIMPLE_HEAD, title_justify="left")
+    counts.add_column("format")
+    for st in states:
+        counts.add_column(st, justify="right", style=STATUS_STYLE[st])
+    counts.add_column("total", justify="right")
+    for fmt in formats:
+        row = s.by_format[fmt]
+        counts.add_row(fmt, *[str(row.get(st, 0)) for st in states], str(sum(row.values())))
+    counts.add_row(Text("all", style="bold"), *[str(s.by_status.get(st, 0)) for st in states],
+                   str(sum(s.by_status.values())), end_section=True)
+    lines = [counts]
+    extra = []
+    if s.oldest_pending is not None:
+        extra.append(f"oldest runnable job waiting {ago(s.oldest_pending, now)}")
+    if s.scheduled_retries:
+        extra.append(f"{s.scheduled_retries} job(s) waiting to retry")
+    if extra:
+        lines.append(Text("; ".join(extra)))
+    if s.running:
+        lines.append(running_table(s.running, now=now))
+    return Group(*lines)
+
+
+def running_table(jobs: Sequence[Job], *, now: datetime | None = None) -> Table:
+    table = Table(title="running", box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("job")
+    table.add_column("worker")
+    table.add_column("format")
+    table.add_column("elapsed", justify="right")
+    table.add_column("progress", width=24)
+    table.add_column("file", overflow="fold")
+    now = now or datetime.now(UTC)
+    for j in jobs:
+        elapsed = duration((now - j.started_at).total_seconds()) if j.started_at else "-"
+        table.add_row(short_id(j.id), j.worker_id or "-", j.format, elapsed, progress_cell(j.progress), j.path)
+    return table
+
+
+def progress_cell(percent: float) -> RenderableType:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_row(ProgressBar(total=100, completed=percent, width=16), Text(f"{percent:3.0f}%"))
+    return grid
+
+
+def job_view(job: Job, document: Mapping[str, Any] | None, summary: Mapping[str, Any] | None) -> RenderableType:
+    """`status <id>`: every field, the error history, and a result summary."""
+    fields = Table.grid(padding=(0, 2))
+    fields.add_column(style="bold")
+    fields.add_column(overflow="fold")
+    data = job.as_json()
+    errors = data.pop("errors")
+    for key, value in data.items():
+        if key == "status":
+            fields.add_row(key, status_text(str(value)))
+        elif key == "progress":
+            fields.add_row(key, f"{value:.0f}%")
+        else:
+            fields.add_row(key, "-" if value in (None, "", {}) else
+                           (json.dumps(value) if isinstance(value, dict) else str(value)))
+    parts: list[RenderableType] = [Panel(fields, title=f"job {job.id}", title_align="left")]
+    if errors:
+        parts.append(errors_table(errors))
+    if summary:
+        parts.append(summary_table(summary, title="result summary"))
+    if document and document.get("warnings"):
+        parts.append(Text("warnings: " + "; ".join(document["warnings"]), style="yellow"))
+    return Group(*parts)
+
+
+def errors_table(errors: Sequence[Mapping[str, Any]]) -> Table:
+    table = Table(title="error history", box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("attempt", justify="right")
+    table.add_column("at")
+    table.add_column("worker")
+    table.add_column("type", style="red")
+    table.add_column("message", overflow="fold")
+    for e in errors:
+        table.add_row(str(e.get("attempt", "")), str(e.get("at", ""))[:19], str(e.get("worker", "")),
+                      str(e.get("type", "")), str(e.get("message", "")))
+    return table
+
+
+def summary_table(summary: Mapping[str, Any], *, title: str) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in summary.items():
+        table.add_row(key, _fmt(value))
+    return table
+
+
+def rows_table(rows: Sequence[Mapping[str, Any]], *, title: str, limit: int = 40) -> Table:
+    """A table of flat rows (entities, elements, pages, solids), first ``limit`` of them."""
+    table = Table(title=f"{title} ({len(rows)})" if len(rows) <= limit else f"{title} (first {limit} of {len(rows)})",
+                  box=box.SIMPLE_HEAD, title_justify="left")
+    columns: list[str] = []
+    for r in rows[:limit]:
+        for k in r:
+            if k not in columns:
+                columns.append(k)
+    for c in columns[:8]:
+        table.add_column(c, overflow="fold")
+    for r in rows[:limit]:
+        table.add_row(*[_fmt(r.get(c)) for c in columns[:8]])
+    return table
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def jobs_table(jobs: Sequence[Job], *, now: datetime | None = None) -> Table:
+    """`jobs`: one line per job, like `docker ps`."""
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("job")
+    table.add_column("status")
+    table.add_column("format")
+    table.add_column("prio", justify="right")
+    table.add_column("tries", justify="right")
+    table.add_column("progress", justify="right")
+    table.add_column("updated", justify="right")
+    table.add_column("batch")
+    table.add_column("file", overflow="fold")
+    table.add_column("error", overflow="fold", style="red")
+    for j in jobs:
+        table.add_row(short_id(j.id), status_text(j.status), j.format, str(j.priority),
+                      f"{j.attempts}/{j.max_attempts}", f"{j.progress:.0f}%", ago(j.updated_at, now),
+                      j.batch or "-", j.path,
+                      f"{j.last_error_type}: {j.last_error_message}" if j.last_error_type else "")
+    return table
+
+
+def work_view(snapshot: Sequence[tuple[int, int | None, Any]], stats: Any, *, elapsed: float,
+              connected: bool) -> RenderableType:
+    """The live table `work` shows in a terminal."""
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("slot", justify="right")
+    table.add_column("pid", justify="right")
+    table.add_column("job")
+    table.add_column("format")
+    table.add_column("elapsed", justify="right")
+    table.add_column("progress", width=24)
+    table.add_column("file", overflow="ellipsis", no_wrap=True, max_width=60)
+    now = time.monotonic()
+    for index, pid, running in snapshot:
+        if running is None:
+            table.add_row(str(index), str(pid or "-"), Text("idle", style="dim"), "", "", "", "")
+            continue
+        job = running.job
+        table.add_row(str(index), str(pid or "-"), short_id(job.id), job.format,
+                      duration(now - running.started) if running.started else "-",
+                      progress_cell(running.progress), job.path)
+    rate = stats.completed / elapsed if elapsed > 0 else 0.0
+    head = Text.assemble(
+        ("completed ", ""), (str(stats.completed), "green"), ("  failed ", ""), (str(stats.failed), "red"),
+        ("  retrying ", ""), (str(stats.retried), "yellow"), ("  cancelled ", ""), (str(stats.cancelled), "magenta"),
+        (f"  {rate:.1f} jobs/s  ", "dim"),
+        ("" if connected else "DATABASE UNREACHABLE - results kept in memory", "bold red"),
+    )
+    return Group(head, table)
