@@ -509,6 +509,19 @@ def has_runnable(conn: sa.Connection, formats: Sequence[str] | None = None) -> b
     )
 
 
+def has_processing(conn: sa.Connection, formats: Sequence[str] | None = None) -> bool:
+    """True when some job is being processed (by any worker, alive or not)."""
+    return bool(
+        conn.execute(
+            sa.text(
+                f"""SELECT EXISTS (SELECT 1 FROM {JOBS} WHERE status = 'processing'
+                    AND (CAST(:formats AS text[]) IS NULL OR format = ANY(CAST(:formats AS text[]))))"""
+            ),
+            {"formats": formats},
+        ).scalar()
+    )
+
+
 def next_run_after(conn: sa.Connection, formats: Sequence[str] | None = None) -> float | None:
     """Seconds until the next scheduled (backed-off) pending job is due; None if none is waiting."""
     value = conn.execute(
@@ -525,25 +538,36 @@ def next_run_after(conn: sa.Connection, formats: Sequence[str] | None = None) ->
 # -- operator side ----------------------------------------------------------------
 
 
-def resolve(conn: sa.Connection, prefix: str) -> uuid.UUID:
-    """The one job id starting with ``prefix`` (hex digits, dashes optional), as git does."""
+def prefix_pattern(prefix: str) -> uuid.UUID | str:
+    """A full UUID, or the LIKE pattern for a prefix; JobNotFound if it cannot be an id."""
     cleaned = prefix.strip().lower()
     if not cleaned or any(c not in "0123456789abcdef-" for c in cleaned):
         raise JobNotFound(f"{prefix!r} is not a job id (expected hex digits, as shown by `cadextract jobs`)")
     try:
-        return uuid.UUID(cleaned)  # full ids need no scan
+        return uuid.UUID(cleaned)  # a full id needs no scan
     except ValueError:
-        pass
-    # compare on the dashed text form, so prefixes copied from output work as typed
-    rows = conn.execute(
-        sa.text(f"SELECT id FROM {JOBS} WHERE CAST(id AS text) LIKE :p ORDER BY created_at LIMIT 2"),
-        {"p": cleaned + "%"},
-    ).all()
-    if not rows:
+        return cleaned + "%"  # compared with the dashed text form, as ids are printed
+
+
+def pick(prefix: str, matches: Sequence[uuid.UUID]) -> uuid.UUID:
+    """The single match for a prefix, as git resolves abbreviated hashes."""
+    if not matches:
         raise JobNotFound(f"no job id starts with {prefix!r}")
-    if len(rows) > 1:
-        raise AmbiguousPrefix(f"job id prefix {prefix!r} is ambiguous; give more characters")
-    return rows[0].id  # type: ignore[no-any-return]
+    if len(matches) > 1:
+        raise AmbiguousPrefix(f"job id prefix {prefix!r} is ambiguous ({len(matches)}+ jobs); give more characters")
+    return matches[0]
+
+
+def resolve(conn: sa.Connection, prefix: str) -> uuid.UUID:
+    """The one job id starting with ``prefix`` (hex digits, dashes as printed)."""
+    pattern = prefix_pattern(prefix)
+    if isinstance(pattern, uuid.UUID):
+        found = conn.execute(sa.text(f"SELECT id FROM {JOBS} WHERE id = :id"), {"id": pattern}).all()
+    else:
+        found = conn.execute(
+            sa.text(f"SELECT id FROM {JOBS} WHERE CAST(id AS text) LIKE :p LIMIT 2"), {"p": pattern}
+        ).all()
+    return pick(prefix, [r.id for r in found])
 
 
 def get(conn: sa.Connection, job_id: uuid.UUID) -> Job:

@@ -537,6 +537,9 @@ class Supervisor:
         if queue.has_runnable(conn, self.formats):
             return False
         if self.options.wait_for_retries:
+            # jobs of a dead worker come back when their lease expires: wait for them too
+            if queue.has_processing(conn, self.formats):
+                return False
             due = queue.next_run_after(conn, self.formats)
             if due is not None:
                 self._next_poll = min(self._next_poll, time.monotonic() + due)

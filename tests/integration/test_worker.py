@@ -1,0 +1,143 @@
+"""The supervisor with real child processes on a real PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from cadextract import worker
+from cadextract.config import Settings
+from tests.helpers import enqueue_files, job_rows, make_files, result_count
+
+FAST = Settings(database_url=None, home=Path("/nonexistent"), lease_seconds=5, heartbeat_seconds=0.2,
+                poll_seconds=0.2, backoff_base=0.05, backoff_cap=0.2)
+
+
+def run_worker(engine: Engine, settings: Settings = FAST, **kw: Any) -> worker.Supervisor:
+    kw.setdefault("concurrency", 2)
+    kw.setdefault("until_empty", True)
+    kw.setdefault("wait_for_retries", True)
+    events: list[worker.Event] = []
+    sup = worker.Supervisor(engine, settings, worker.Options(**kw), on_event=events.append)
+    sup.run()
+    sup.events = events  # type: ignore[attr-defined]
+    return sup
+
+
+def test_noop_jobs_all_complete_once(clean_db: Engine, tmp_path: Path) -> None:
+    ids = enqueue_files(clean_db, make_files(tmp_path, 50))
+    sup = run_worker(clean_db, prefetch=4)
+    rows = job_rows(clean_db)
+    assert {rows[i].status for i in ids} == {"completed"}
+    assert result_count(clean_db) == 50
+    assert sup.stats.completed == 50 and sup.stats.claimed == 50
+    assert all(rows[i].attempts == 1 and rows[i].progress == 100 for i in ids)
+
+
+def test_claimed_job_shows_processing_with_worker_and_start(clean_db: Engine, tmp_path: Path) -> None:
+    [jid] = enqueue_files(clean_db, make_files(tmp_path, 1), fmt="test-sleep", options={"seconds": 0.5})
+    seen: list[Any] = []
+
+    def on_event(e: worker.Event) -> None:
+        if e.kind == "claimed":
+            seen.append(job_rows(clean_db)[e.job_id])
+
+    sup = worker.Supervisor(clean_db, FAST, worker.Options(concurrency=1, until_empty=True), on_event=on_event)
+    sup.run()
+    [row] = seen
+    assert row.status == "processing" and row.worker_id == sup.worker_id and row.started_at is not None
+    assert job_rows(clean_db)[jid].status == "completed"
+
+
+def test_progress_is_stored_while_running(clean_db: Engine, tmp_path: Path) -> None:
+    [jid] = enqueue_files(clean_db, make_files(tmp_path, 1), fmt="test-sleep", options={"seconds": 2})
+    samples: list[float] = []
+
+    def on_tick(s: worker.Supervisor) -> None:
+        row = job_rows(clean_db)[jid]
+        if row.status == "processing":
+            samples.append(row.progress)
+
+    sup = worker.Supervisor(clean_db, FAST, worker.Options(concurrency=1, until_empty=True))
+    sup.on_tick = on_tick
+    sup.run()
+    moving = [p for p in samples if 0 < p < 100]
+    assert len(set(moving)) >= 3, samples  # a moving figure, not 0 then 100
+
+
+def test_transient_failures_retry_with_backoff_then_succeed(clean_db: Engine, tmp_path: Path) -> None:
+    [jid] = enqueue_files(clean_db, make_files(tmp_path, 1), fmt="test-flaky",
+                          options={"fail_times": 2, "state_dir": str(tmp_path / "state")})
+    run_worker(clean_db)
+    row = job_rows(clean_db)[jid]
+    assert row.status == "completed" and row.attempts == 3
+    assert [e["type"] for e in row.errors] == ["TransientError", "TransientError"]
+    assert [e["attempt"] for e in row.errors] == [1, 2]
+    assert all(e["worker"] and e["at"] for e in row.errors)
+
+
+def test_retries_run_out(clean_db: Engine, tmp_path: Path) -> None:
+    [jid] = enqueue_files(clean_db, make_files(tmp_path, 1), fmt="test-flaky", max_attempts=2,
+                          options={"fail_times": 5, "state_dir": str(tmp_path / "state")})
+    run_worker(clean_db)
+    row = job_rows(clean_db)[jid]
+    assert row.status == "failed" and row.attempts == 2 and len(row.errors) == 2
+
+
+def test_corrupt_file_fails_permanently_at_once(clean_db: Engine, tmp_path: Path) -> None:
+    bad = tmp_path / "broken.dxf"
+    bad.write_bytes(b"this is not a drawing\n" * 20)
+    [jid] = enqueue_files(clean_db, [bad], fmt="dxf")
+    run_worker(clean_db)
+    row = job_rows(clean_db)[jid]
+    assert row.status == "failed" and row.attempts == 1
+    assert row.errors[0]["permanent"] is True
+    assert row.last_error_type in {"WrongFormat", "CorruptFile"}
+
+
+def test_file_changed_since_submit_fails_clearly(clean_db: Engine, tmp_path: Path) -> None:
+    [p] = make_files(tmp_path, 1)
+    [jid] = enqueue_files(clean_db, [p])
+    p.write_bytes(b"something else entirely")
+    run_worker(clean_db)
+    row = job_rows(clean_db)[jid]
+    assert row.status == "failed" and row.last_error_type == "FileChanged"
+    assert "submit it again" in row.last_error_message
+
+
+def test_missing_file_is_transient(clean_db: Engine, tmp_path: Path) -> None:
+    [p] = make_files(tmp_path, 1)
+    [jid] = enqueue_files(clean_db, [p], max_attempts=2)
+    p.unlink()
+    run_worker(clean_db)
+    row = job_rows(clean_db)[jid]
+    assert row.status == "failed" and row.attempts == 2
+    assert [e["type"] for e in row.errors] == ["FileUnreadable", "FileUnreadable"]
+
+
+def test_result_size_ceiling(clean_db: Engine, tmp_path: Path) -> None:
+    [jid] = enqueue_files(clean_db, make_files(tmp_path, 1), fmt="test-sleep", options={"seconds": 0})
+    tiny = Settings(**{**FAST.__dict__, "max_result_mb": 0.00001})
+    run_worker(clean_db, tiny)
+    row = job_rows(clean_db)[jid]
+    assert row.status == "failed" and row.last_error_type == "ResultTooLarge"
+    assert result_count(clean_db) == 0
+
+
+def test_children_are_recycled(clean_db: Engine, tmp_path: Path) -> None:
+    enqueue_files(clean_db, make_files(tmp_path, 12))
+    recycle = Settings(**{**FAST.__dict__, "recycle_after": 3})
+    sup = run_worker(clean_db, recycle, concurrency=1)
+    assert sup.stats.completed == 12
+    assert sup.stats.children_started == 4
+
+
+def test_only_registered_formats_are_claimed(clean_db: Engine, tmp_path: Path) -> None:
+    [jid] = enqueue_files(clean_db, make_files(tmp_path, 1), fmt="dwg-plugin-not-here")
+    run_worker(clean_db)
+    assert job_rows(clean_db)[jid].status == "pending"  # left for a host that has the plugin
+    with clean_db.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM cadextract.extraction_results")).scalar_one() == 0
