@@ -76,6 +76,11 @@ def embedded_url(home: Path) -> str:
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     try:
         server = pgserver.get_server(pgdata_dir(home), cleanup_mode=None)
+        # get_server caches its handle per process; a server stopped since then
+        # (crash, `db stop`, a restart test) must be started again, under pgserver's
+        # inter-process lock so two cadextract processes never both run pg_ctl start
+        with type(server)._lock:
+            server.ensure_postgres_running()
     except Exception as exc:
         raise DatabaseUnavailable(
             f"could not start the embedded PostgreSQL in {pgdata_dir(home)}: {exc}"
