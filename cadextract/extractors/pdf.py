@@ -1,0 +1,571 @@
+"""PDF extractor (pdfplumber): metadata, per-page size / rotation / text / tables, pages
+without a text layer, dimension callouts and title-block fields.
+
+pdfplumber is imported inside the functions: importing this module stays cheap.
+Encrypted files are opened with the empty password or ``options["password"]``.
+Bounds: page text is capped at ``options["max_text_chars"]`` characters per page (default
+:data:`DEFAULT_MAX_TEXT_CHARS`), tables and callouts at ``options["max_items"]`` entries
+(default :data:`DEFAULT_MAX_ITEMS`); a warning says when something was cut.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from cadextract.extractors.base import (
+    CorruptFile,
+    EmptyFile,
+    EncryptedFile,
+    ExtractionError,
+    Extractor,
+    FileUnreadable,
+    Progress,
+    TruncatedFile,
+    WrongFormat,
+)
+
+DEFAULT_MAX_ITEMS = 100_000
+DEFAULT_MAX_TEXT_CHARS = 1_000_000
+#: at most this many page numbers are listed in one warning
+MAX_PAGES_IN_WARNING = 50
+
+_NUM = r"\d+(?:[.,]\d+)?"
+#: (kind, pattern) in priority order; a later pattern never re-reports text an earlier one took
+CALLOUT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "diameter",
+        re.compile(
+            rf"(?:[Øø⌀∅]|%%[cC])\s*(?P<value>{_NUM})"
+            rf"(?:\s*(?P<fit>[A-HJ-NP-Za-hj-np-z]{{1,2}}\d{{1,2}})(?![\w]))?"
+            rf"(?:\s*±\s*(?P<tol>{_NUM}))?"
+        ),
+    ),
+    ("radius", re.compile(rf"(?<![A-Za-z0-9])S?R\s?(?P<value>{_NUM})(?![\d])(?:\s*±\s*(?P<tol>{_NUM}))?")),
+    ("thread", re.compile(rf"(?<![A-Za-z0-9])M(?P<value>{_NUM})(?:\s*[x×]\s*(?P<pitch>{_NUM}))?(?![\d.,])")),
+    ("angle", re.compile(rf"(?<![\d.,])(?P<value>{_NUM})\s*°(?:\s*±\s*(?P<tol>{_NUM})\s*°?)?")),
+    ("tolerance", re.compile(rf"(?<![\d.,])(?P<value>{_NUM})\s*±\s*(?P<tol>{_NUM})")),
+    (
+        "deviation",
+        re.compile(
+            rf"(?<![\d.,])(?P<value>{_NUM})\s+(?P<upper>[+-]\s?{_NUM})\s*/?\s*(?P<lower>[+-]\s?{_NUM})"
+        ),
+    ),
+]
+
+#: normalised title-block field -> label regex (longest alternatives first)
+TITLE_LABELS: dict[str, str] = {
+    "drawing_number": (
+        r"DWG\.?\s*NO\.?|DWG\.?\s*#|DRAWING\s*(?:NO\.?|NUMBER|#)|DRG\.?\s*NO\.?|"
+        r"ZEICHNUNGS\s*-?\s*NR\.?|ZEICHNUNGSNUMMER|ZEICHN\.?\s*-?\s*NR\.?"
+    ),
+    "title": r"TITLE|BENENNUNG|TITEL",
+    "revision": r"REVISION|REV\.?",
+    "date": r"DATE|DATUM",
+    "scale": r"SCALE|MASSSTAB|MAßSTAB",
+    "sheet": r"SHEET|BLATT|SHT\.?",
+    "drawn_by": r"DRAWN\s*BY|DRAWN|GEZEICHNET|GEZ\.",
+}
+_LABEL_RE = re.compile(
+    "|".join(
+        f"(?P<{name}>(?<![A-Za-zÄÖÜäöü])(?:{rx})(?![A-Za-zÄÖÜäöü]))" for name, rx in TITLE_LABELS.items()
+    ),
+    re.IGNORECASE,
+)
+#: other title-block labels: never taken as the value of a neighbouring label
+_STOP_LABEL_RE = re.compile(
+    r"^\s*(?:CHK'?D|CHECKED|APPV'?D|APPROVED|MFG|Q\.?\s?A\.?|NAME|SIGNATURE|MATERIAL|WEIGHT|FINISH|"
+    r"GEPR[ÜU]FT|GENEHMIGT|NORM|PRODUKTION|QUALIT[ÄA]T|WERKSTOFF|GEWICHT|SIGNATUR|DATUM|BEARB\.?)\s*:?\s*$",
+    re.IGNORECASE,
+)
+_VALIDATORS: dict[str, re.Pattern[str]] = {
+    "scale": re.compile(r"^\s*(?:\d+(?:[.,]\d+)?\s*:\s*\d+(?:[.,]\d+)?|NTS|NONE|AS SHOWN)\b", re.IGNORECASE),
+    "sheet": re.compile(r"\d"),
+    "date": re.compile(r"\d"),
+    "drawing_number": re.compile(r"[\d\-_]"),
+    "revision": re.compile(r"^\s*[A-Za-z0-9][A-Za-z0-9.\-]{0,5}\s*$"),
+}
+
+
+def versions() -> dict[str, str]:
+    import pdfplumber
+
+    out = {"pdfplumber": str(pdfplumber.__version__)}
+    try:
+        import pdfminer
+
+        out["pdfminer.six"] = str(pdfminer.__version__)
+    except Exception:
+        pass
+    return out
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _num(value: Any, digits: int = 4) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return round(f, digits) if math.isfinite(f) else None
+
+
+def _parse_number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    return _num(text.replace(" ", "").replace(",", "."), 6)
+
+
+def _clean(obj: Any) -> Any:
+    """Make a value JSON- and PostgreSQL-safe: finite floats, valid UTF-8 without NULs."""
+    if isinstance(obj, str):
+        if "\x00" in obj:
+            obj = obj.replace("\x00", "")
+        try:
+            obj.encode("utf-8")
+        except UnicodeEncodeError:
+            obj = obj.encode("utf-8", "replace").decode("utf-8")
+        return obj
+    if isinstance(obj, bool) or obj is None or isinstance(obj, int):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, bytes):
+        return _clean(obj.decode("latin-1"))
+    if isinstance(obj, dict):
+        return {str(_clean(k)): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    name = getattr(obj, "name", None)  # pdfminer PSLiteral
+    if isinstance(name, str | bytes):
+        return _clean(name)
+    return _clean(str(obj))
+
+
+def _sniff(path: Path) -> str | None:
+    """Check the file is plausibly a PDF; return the header version (e.g. "1.7")."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(1024)
+    except FileNotFoundError as exc:
+        raise FileUnreadable(f"file not found: {path}") from exc
+    except OSError as exc:
+        raise FileUnreadable(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if size == 0 or not head.strip():
+        raise EmptyFile(f"{path.name} is empty (0 bytes)")
+    m = re.search(rb"%PDF-(\d\.\d)", head)
+    if not m:
+        raise WrongFormat(f"{path.name} is not a PDF file (no %PDF- header in the first 1024 bytes)")
+    return m.group(1).decode("ascii")
+
+
+def _has_eof_marker(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - 2048))
+            return b"%%EOF" in fh.read()
+    except OSError:
+        return True
+
+
+def _inner(exc: BaseException) -> BaseException:
+    """pdfplumber wraps pdfminer errors in PdfminerException(inner)."""
+    if type(exc).__name__ == "PdfminerException" and exc.args and isinstance(exc.args[0], BaseException):
+        return exc.args[0]
+    return exc.__cause__ or exc
+
+
+def _translate(exc: BaseException, path: Path, password_given: bool) -> ExtractionError:
+    inner = _inner(exc)
+    name = type(inner).__name__
+    if name == "PDFPasswordIncorrect":
+        if password_given:
+            return EncryptedFile(f"{path.name} is encrypted and the given password is wrong")
+        return EncryptedFile(
+            f"{path.name} is encrypted with a password; resubmit it with the password option "
+            f"(options password=...) or remove the protection"
+        )
+    if name in {"PDFEncryptionError", "PDFEncryptionWarning"}:
+        return EncryptedFile(f"{path.name} uses an encryption pdfminer cannot decrypt: {inner}")
+    if isinstance(inner, OSError):
+        return FileUnreadable(f"cannot read {path}: {inner.strerror or inner}")
+    if not _has_eof_marker(path):
+        return TruncatedFile(
+            f"{path.name} is truncated (no %%EOF marker) and cannot be parsed: {name}: {inner}"
+        )
+    return CorruptFile(f"{path.name} is a damaged PDF that cannot be parsed ({name}: {inner})")
+
+
+# ----------------------------------------------------------------------------- callouts / title block
+
+
+def find_callouts(text: str) -> list[dict[str, Any]]:
+    """Dimension callouts (Ø, R, M threads, angles, ± tolerances, +/- deviations) in ``text``."""
+    out: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        taken: list[tuple[int, int]] = []
+        for kind, rx in CALLOUT_PATTERNS:
+            for m in rx.finditer(line):
+                if any(m.start() < b and a < m.end() for a, b in taken):
+                    continue
+                taken.append((m.start(), m.end()))
+                groups = m.groupdict()
+                rec: dict[str, Any] = {
+                    "kind": kind,
+                    "text": m.group(0).strip(),
+                    "value": _parse_number(groups.get("value")),
+                    "tolerance": _parse_number(groups.get("tol")),
+                    "fit": groups.get("fit"),
+                }
+                if kind == "deviation":
+                    rec["upper"] = _parse_number(groups.get("upper"))
+                    rec["lower"] = _parse_number(groups.get("lower"))
+                if kind == "thread":
+                    rec["pitch"] = _parse_number(groups.get("pitch"))
+                out.append(rec)
+    return out
+
+
+def _labels_in(text: str) -> list[tuple[str, re.Match[str]]]:
+    return [(m.lastgroup or "", m) for m in _LABEL_RE.finditer(text)]
+
+
+def _valid(field: str, value: str) -> bool:
+    if not value or len(value) > 80 or _STOP_LABEL_RE.match(value):
+        return False
+    check = _VALIDATORS.get(field)
+    return check is None or bool(check.search(value))
+
+
+def _strip_value(value: str) -> str:
+    return value.strip().lstrip(":=#").strip().rstrip(":").strip()
+
+
+def _fields_from_tables(tables: list[list[list[str | None]]]) -> dict[str, tuple[str, str, str]]:
+    found: dict[str, tuple[str, str, str]] = {}
+    for rows in tables:
+        for r, row in enumerate(rows):
+            for c, cell in enumerate(row):
+                if not cell:
+                    continue
+                flat = " ".join(cell.split())
+                labels = _labels_in(flat)
+                if not labels or labels[0][1].start() != 0:
+                    continue
+                field, m = labels[0]
+                if field in found:
+                    continue
+                end = labels[1][1].start() if len(labels) > 1 else len(flat)
+                value = _strip_value(flat[m.end() : end])
+                method = "table_cell"
+                if not value:
+                    candidates = []
+                    if c + 1 < len(row):
+                        candidates.append(("table_right", row[c + 1]))
+                    if r + 1 < len(rows) and c < len(rows[r + 1]):
+                        candidates.append(("table_below", rows[r + 1][c]))
+                    for how, other in candidates:
+                        other_flat = " ".join((other or "").split())
+                        if (
+                            other_flat
+                            and not _labels_in(other_flat[:20])
+                            and not _STOP_LABEL_RE.match(other_flat)
+                        ):
+                            value, method = other_flat, how
+                            break
+                if _valid(field, value):
+                    found[field] = (value, method, m.group(0))
+    return found
+
+
+def _fields_from_text(text: str) -> dict[str, tuple[str, str, str]]:
+    found: dict[str, tuple[str, str, str]] = {}
+    for line in text.splitlines():
+        labels = _labels_in(line)
+        for i, (field, m) in enumerate(labels):
+            if field in found:
+                continue
+            end = labels[i + 1][1].start() if i + 1 < len(labels) else len(line)
+            after = line[m.end() : end]
+            has_colon = after.lstrip().startswith(":")
+            # a label needs a colon or the start of the line, so prose ("do not scale drawing") is skipped
+            if not has_colon and m.start() != 0 and field not in {"sheet", "scale"}:
+                continue
+            value = _strip_value(after)
+            if _valid(field, value):
+                found[field] = (value, "text_line", m.group(0))
+    return found
+
+
+# ----------------------------------------------------------------------------- extract
+
+
+def extract(path: Path, options: Mapping[str, Any], progress: Progress) -> dict[str, Any]:
+    path = Path(path)
+    progress(0.0, "opening PDF")
+    header_version = _sniff(path)
+    try:
+        return _extract(path, options, progress, header_version)
+    except ExtractionError:
+        raise
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise _translate(exc, path, bool(options.get("password"))) from exc
+
+
+class _LogCollector(logging.Handler):
+    """Collects pdfminer's log warnings (damaged streams, bad xref) while a file is read."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            self.messages.append(record.getMessage())
+
+
+def _extract(
+    path: Path, options: Mapping[str, Any], progress: Progress, header_version: str | None
+) -> dict[str, Any]:
+    logger = logging.getLogger("pdfminer")
+    collector = _LogCollector()
+    propagate = logger.propagate
+    logger.addHandler(collector)
+    logger.propagate = False  # keep the child's stderr clean: messages become warnings instead
+    try:
+        payload = _extract_inner(path, options, progress, header_version)
+    finally:
+        logger.removeHandler(collector)
+        logger.propagate = propagate
+    unique = list(dict.fromkeys(collector.messages))
+    extra = [f"pdfminer: {m}" for m in unique[:MAX_PAGES_IN_WARNING]]
+    if len(unique) > MAX_PAGES_IN_WARNING:
+        extra.append(f"... and {len(unique) - MAX_PAGES_IN_WARNING} more pdfminer message(s)")
+    payload["warnings"] = _clean(extra) + payload["warnings"]
+    return payload
+
+
+def _extract_inner(
+    path: Path, options: Mapping[str, Any], progress: Progress, header_version: str | None
+) -> dict[str, Any]:
+    import pdfplumber
+
+    password = options.get("password")
+    max_items = int(options.get("max_items", DEFAULT_MAX_ITEMS))
+    max_text = int(options.get("max_text_chars", DEFAULT_MAX_TEXT_CHARS))
+    warnings: list[str] = []
+    try:
+        pdf = pdfplumber.open(str(path), password=str(password) if password else "")
+    except Exception as exc:
+        raise _translate(exc, path, bool(password)) from exc
+    with pdf:
+        try:
+            pages_obj = pdf.pages
+            metadata = dict(pdf.metadata or {})
+            encrypted = getattr(pdf.doc, "encryption", None) is not None
+        except Exception as exc:
+            raise _translate(exc, path, bool(password)) from exc
+        n = len(pages_obj)
+        progress(5.0, f"{n} pages")
+        pages: list[dict[str, Any]] = []
+        callouts: list[dict[str, Any]] = []
+        title: dict[str, dict[str, Any]] = {}
+        no_text: list[int] = []
+        scanned: list[int] = []
+        failed: list[int] = []
+        table_total = callout_total = 0
+        tables_kept = 0
+        for index, page in enumerate(pages_obj):
+            number = index + 1
+            try:
+                rec, page_tables = _page(page, number, max_text, warnings)
+            except Exception as exc:
+                inner = _inner(exc)
+                failed.append(number)
+                warnings.append(f"page {number} could not be read ({type(inner).__name__}: {inner})")
+                pages.append({"number": number, "error": f"{type(inner).__name__}: {inner}"})
+                continue
+            finally:
+                with contextlib.suppress(Exception):
+                    page.close()
+            table_total += len(page_tables)
+            keep = max(0, max_items - tables_kept)
+            rec["tables"] = page_tables[:keep]
+            tables_kept += len(rec["tables"])
+            if not rec["has_text_layer"]:
+                no_text.append(number)
+                if rec["image_count"]:
+                    scanned.append(number)
+            page_callouts = find_callouts(rec["text"])
+            callout_total += len(page_callouts)
+            rec["callout_count"] = len(page_callouts)
+            for c in page_callouts:
+                if len(callouts) < max_items:
+                    callouts.append({"page": number, **c})
+            fields = _fields_from_tables([t["rows"] for t in page_tables])
+            for name, value in _fields_from_text(rec["text"]).items():
+                fields.setdefault(name, value)
+            rec["title_block"] = {name: fields[name][0] for name in TITLE_LABELS if name in fields}
+            for name in TITLE_LABELS:
+                if name in fields and name not in title:
+                    found_value, method, label = fields[name]
+                    title[name] = {
+                        "value": found_value,
+                        "source": {"page": number, "method": method, "label": label},
+                    }
+            pages.append(rec)
+            progress(5.0 + 93.0 * number / max(1, n), f"page {number} of {n}")
+
+    if n and len(failed) == n:
+        raise CorruptFile(
+            f"{path.name}: none of its {n} pages could be read ({warnings[-1] if warnings else ''})"
+        )
+    if table_total > tables_kept:
+        warnings.append(f"tables truncated to {tables_kept} of {table_total} (option max_items)")
+    if callout_total > len(callouts):
+        warnings.append(f"callouts truncated to {len(callouts)} of {callout_total} (option max_items)")
+    if n and len(no_text) == n - len(failed):
+        what = "a scanned document" if scanned else "vector graphics or blank pages only"
+        warnings.append(
+            f"no page has a text layer ({what}): no text could be extracted; run OCR (e.g. ocrmypdf) first"
+        )
+    elif no_text:
+        listed = ", ".join(str(p) for p in no_text[:MAX_PAGES_IN_WARNING])
+        more = (
+            f" and {len(no_text) - MAX_PAGES_IN_WARNING} more" if len(no_text) > MAX_PAGES_IN_WARNING else ""
+        )
+        warnings.append(f"{len(no_text)} page(s) without a text layer (scanned?): {listed}{more}")
+    if n == 0:
+        warnings.append("the PDF has no pages")
+    ok_pages = [p for p in pages if "error" not in p]
+    payload: dict[str, Any] = {
+        "pdf_version": header_version,
+        "encrypted": encrypted,
+        "metadata": metadata,
+        "page_count": n,
+        "pages": pages,
+        "total_text_chars": sum(p["text_chars"] for p in ok_pages),
+        "table_count": table_total,
+        "pages_without_text": no_text,
+        "has_text_layer": bool(ok_pages) and len(no_text) < len(ok_pages),
+        "callouts": callouts,
+        "title_block": {"fields": {name: title[name] for name in TITLE_LABELS if name in title}},
+        "limits": {"max_items": max_items, "max_text_chars": max_text},
+        "warnings": warnings,
+    }
+    progress(100.0, "done")
+    return _clean(payload)  # type: ignore[no-any-return]
+
+
+def _page(
+    page: Any, number: int, max_text: int, warnings: list[str]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    text = page.extract_text() or ""
+    chars = len(page.chars)
+    words = page.extract_words() if chars else []
+    tables: list[dict[str, Any]] = []
+    for table in page.find_tables():
+        rows = table.extract()
+        tables.append(
+            {
+                "bbox": [_num(v, 3) for v in table.bbox],
+                "row_count": len(rows),
+                "col_count": max((len(r) for r in rows), default=0),
+                "rows": [[None if cell is None else str(cell) for cell in row] for row in rows],
+            }
+        )
+    text_chars = len(text)
+    if text_chars > max_text:
+        warnings.append(f"page {number}: text truncated to {max_text} of {text_chars} characters")
+        text = text[:max_text]
+    rec: dict[str, Any] = {
+        "number": number,
+        "width": _num(page.width),
+        "height": _num(page.height),
+        "rotation": int(page.rotation or 0) % 360,
+        "text": text,
+        "text_chars": text_chars,
+        "word_count": len(words),
+        "char_count": chars,
+        "has_text_layer": chars > 0,
+        "image_count": len(page.images),
+        "table_count": len(tables),
+    }
+    return rec, tables
+
+
+# ----------------------------------------------------------------------------- summaries
+
+
+def summarize(payload: Mapping[str, Any]) -> dict[str, str | int | float | bool | None]:
+    pages = payload.get("pages", [])
+    first = pages[0] if pages else {}
+    fields = payload.get("title_block", {}).get("fields", {})
+    meta = payload.get("metadata", {}) or {}
+    out: dict[str, str | int | float | bool | None] = {
+        "pdf_version": payload.get("pdf_version"),
+        "page_count": payload.get("page_count"),
+        "first_page_width": first.get("width"),
+        "first_page_height": first.get("height"),
+        "pages_without_text": len(payload.get("pages_without_text", [])),
+        "has_text_layer": payload.get("has_text_layer"),
+        "total_text_chars": payload.get("total_text_chars"),
+        "table_count": payload.get("table_count"),
+        "callout_count": len(payload.get("callouts", [])),
+        "encrypted": payload.get("encrypted"),
+        "meta_title": _scalar(meta.get("Title")),
+        "meta_author": _scalar(meta.get("Author")),
+        "meta_creator": _scalar(meta.get("Creator")),
+    }
+    for name in TITLE_LABELS:
+        field = fields.get(name)
+        out[f"tb_{name}"] = field["value"] if field else None
+    return out
+
+
+def _scalar(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def rows(payload: Mapping[str, Any]) -> Iterator[dict[str, str | int | float | bool | None]]:
+    for p in payload.get("pages", []):
+        tb = p.get("title_block") or {}
+        yield {
+            "page": p.get("number"),
+            "width": p.get("width"),
+            "height": p.get("height"),
+            "rotation": p.get("rotation"),
+            "has_text_layer": p.get("has_text_layer"),
+            "text_chars": p.get("text_chars"),
+            "word_count": p.get("word_count"),
+            "table_count": p.get("table_count"),
+            "image_count": p.get("image_count"),
+            "callout_count": p.get("callout_count"),
+            "drawing_number": tb.get("drawing_number"),
+            "sheet": tb.get("sheet"),
+            "error": p.get("error"),
+        }
+
+
+EXTRACTOR = Extractor(
+    name="pdf",
+    extract=extract,
+    versions=versions,
+    version="1",
+    default_timeout=600,
+    description="PDF drawings (pdfplumber): metadata, page text, tables, callouts, title block",
+    extensions=(".pdf",),
+    summarize=summarize,
+    rows=rows,
+)
