@@ -50,7 +50,7 @@ db_app = typer.Typer(help="Database: upgrade, status, url, stop (embedded server
 app.add_typer(db_app, name="db")
 
 out = Console(soft_wrap=False)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 class State:
@@ -586,7 +586,7 @@ def jobs(
     elif as_json:
         print(json.dumps([j.as_json() for j in found], indent=2))
     else:
-        out.print(views.jobs_table(found))
+        out.print(views.jobs_table(found, width=out.width))
 
 
 def _ids_from(conn: Any, given: list[str]) -> list[uuid.UUID]:

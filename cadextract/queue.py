@@ -352,7 +352,8 @@ def complete(conn: sa.Connection, items: Sequence[Completion]) -> set[uuid.UUID]
                          AS v(id, token, doc, size)
             ), done AS (
                 UPDATE {JOBS} j
-                SET status = 'completed', progress = 100, completed_at = now(), updated_at = now(),
+                SET status = 'completed', progress = 100, progress_note = NULL,
+                    completed_at = now(), updated_at = now(),
                     lease_token = NULL, lease_expires_at = NULL,
                     last_error_type = NULL, last_error_message = NULL
                 FROM v

@@ -196,24 +196,29 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def jobs_table(jobs: Sequence[Job], *, now: datetime | None = None) -> Table:
-    """`jobs`: one line per job, like `docker ps`."""
+def jobs_table(jobs: Sequence[Job], *, now: datetime | None = None, width: int = 200) -> Table:
+    """`jobs`: one line per job, like `docker ps`; narrow terminals drop priority and batch."""
+    wide = width >= 130
     table = Table(box=box.SIMPLE_HEAD)
-    table.add_column("job")
-    table.add_column("status")
-    table.add_column("format")
-    table.add_column("prio", justify="right")
-    table.add_column("tries", justify="right")
-    table.add_column("progress", justify="right")
-    table.add_column("updated", justify="right")
-    table.add_column("batch")
-    table.add_column("file", overflow="fold")
-    table.add_column("error", overflow="fold", style="red")
+    columns = ["job", "status", "format", "tries", "updated"] + (["prio", "batch"] if wide else [])
+    for name in columns:
+        table.add_column(name, no_wrap=True, justify="right" if name in ("tries", "prio") else "left")
+    table.add_column("file", overflow="fold", min_width=24)
+    with_errors = any(j.last_error_type for j in jobs)
+    if with_errors:
+        table.add_column("error", overflow="fold", style="red")
     for j in jobs:
-        table.add_row(short_id(j.id), status_text(j.status), j.format, str(j.priority),
-                      f"{j.attempts}/{j.max_attempts}", f"{j.progress:.0f}%", ago(j.updated_at, now),
-                      j.batch or "-", j.path,
-                      f"{j.last_error_type}: {j.last_error_message}" if j.last_error_type else "")
+        state = status_text(j.status)
+        if j.status == "processing":
+            state.append(f" {j.progress:.0f}%")
+        cells: list[RenderableType] = [short_id(j.id), state, j.format, f"{j.attempts}/{j.max_attempts}",
+                                       ago(j.updated_at, now)]
+        if wide:
+            cells += [str(j.priority), j.batch or "-"]
+        cells.append(j.path)
+        if with_errors:
+            cells.append(f"{j.last_error_type}: {j.last_error_message}" if j.last_error_type else "")
+        table.add_row(*cells)
     return table
 
 
