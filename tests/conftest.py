@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,9 +21,16 @@ CORPUS = REPO.parent / "shared" / "corpus"
 
 
 @pytest.fixture(scope="session")
-def pg_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private CADEXTRACT_HOME whose embedded server all tests share."""
-    return tmp_path_factory.mktemp("cxhome")
+def pg_home() -> Iterator[Path]:
+    """A private CADEXTRACT_HOME whose embedded server all tests share.
+
+    Not under pytest's tmp_path: that tree is mode 0700, and as root pgserver runs the
+    server as its own 'pgserver' user, which must be able to reach the data directory.
+    """
+    home = Path(tempfile.mkdtemp(prefix="cadextract-test-"))
+    home.chmod(0o755)
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
