@@ -686,6 +686,83 @@ def purge(
                   highlight=False)
 
 
+@app.command()
+def watch(
+    ctx: typer.Context,
+    batch: BatchFilter = None,
+    interval: Annotated[float, typer.Option(help="Seconds between refreshes.")] = 1.0,
+    once: Annotated[bool, typer.Option("--once", help="Render once and exit.")] = False,
+) -> None:
+    """Live dashboard: counts, throughput, ETA, running jobs, retries, failures (Ctrl-C exits)."""
+    state = _state(ctx)
+    with user_errors():
+        engine = state.engine()
+
+        def read() -> queue.Dashboard:
+            with engine.connect() as conn:
+                return queue.dashboard(conn, batch=batch)
+
+        if once:
+            d = read()
+            if out.is_terminal:
+                out.print(views.dashboard_view(d, batch=batch))
+            else:
+                print(views.dashboard_line(d), flush=True)
+            return
+        try:
+            if out.is_terminal:
+                with Live(views.dashboard_view(read(), batch=batch), console=out, screen=True,
+                          auto_refresh=False) as live:
+                    while True:
+                        time.sleep(interval)
+                        live.update(views.dashboard_view(read(), batch=batch), refresh=True)
+            else:
+                while True:
+                    print(views.dashboard_line(read()), flush=True)
+                    time.sleep(interval)
+        except KeyboardInterrupt:
+            return  # Ctrl-C is how you leave a dashboard: not an error
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    status: StatusFilter = None,
+    fmt: FormatFilter = None,
+    batch: BatchFilter = None,
+    since: SinceFilter = None,
+    path: PathFilter = None,
+    to: Annotated[str, typer.Option("--to", help="jsonl or csv.")] = "jsonl",
+    rows: Annotated[bool, typer.Option("--rows", help="CSV: one row per entity/element/page/solid.")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")] = None,
+) -> None:
+    """Write the results of completed jobs as JSON Lines or CSV, streaming."""
+    from cadextract import export as exporter
+
+    state = _state(ctx)
+    with user_errors():
+        if to not in ("jsonl", "csv"):
+            raise Failed(f"--to {to!r}: use jsonl or csv", USAGE)
+        if status and _split(status) != ["completed"]:
+            raise Failed("export writes results, which only completed jobs have", USAGE)
+        f = _filter(None, fmt, batch, since, path)
+        engine = state.engine()
+        target = output.open("w", newline="") if output else sys.stdout
+        try:
+            with engine.connect() as conn:
+                items = queue.iter_results(conn, f)
+                if to == "jsonl":
+                    n = exporter.write_jsonl(items, target)
+                else:
+                    header = exporter.csv_header(conn, f, rows=rows)
+                    n = exporter.write_csv(items, target, header, rows=rows)
+        finally:
+            if output:
+                target.close()
+    if output:
+        err.print(f"wrote {n} {'rows' if to == 'csv' else 'results'} to {output}", highlight=False)
+
+
 # -- db / doctor ----------------------------------------------------------------------
 
 

@@ -824,3 +824,78 @@ def iter_results(
         data = row._asdict()
         document = data.pop("_document")
         yield Job(**data), document
+
+
+def result_formats(conn: sa.Connection, f: JobFilter) -> list[str]:
+    """The formats of the completed jobs a filter selects."""
+    where, params = _filter_sql(f)
+    rows = conn.execute(
+        sa.text(f"SELECT DISTINCT j.format FROM {JOBS} j WHERE j.status = 'completed' AND {where}"), params
+    ).all()
+    return sorted(r.format for r in rows)
+
+
+def first_result(conn: sa.Connection, f: JobFilter, fmt: str) -> tuple[Job, dict[str, Any]] | None:
+    """One completed job of a format with its document (to learn export columns)."""
+    where, params = _filter_sql(f)
+    row = conn.execute(
+        sa.text(
+            f"""SELECT j.*, r.document AS _document FROM {JOBS} j JOIN {RESULTS} r ON r.job_id = j.id
+                WHERE j.status = 'completed' AND j.format = :fmt AND {where} ORDER BY j.created_at LIMIT 1"""
+        ),
+        {**params, "fmt": fmt},
+    ).first()
+    if row is None:
+        return None
+    data = row._asdict()
+    document = data.pop("_document")
+    return Job(**data), document
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """What `watch` shows; a handful of indexed queries whatever the table size."""
+
+    summary: Summary
+    completed_last_minute: int
+    failed_last_minute: int
+    retries: list[Job]
+    failures: list[Job]
+
+
+def dashboard(conn: sa.Connection, *, batch: str | None = None, limit: int = 8) -> Dashboard:
+    """Counts, throughput over the last minute, running jobs, scheduled retries, last failures."""
+    s = summary(conn, batch=batch, running_limit=limit * 2)
+    recent = conn.execute(
+        sa.text(
+            f"""SELECT count(*) FILTER (WHERE status = 'completed') AS done,
+                       count(*) FILTER (WHERE status = 'failed') AS failed
+                FROM {JOBS}
+                WHERE status IN ('completed', 'failed') AND updated_at > now() - interval '1 minute'
+                AND (CAST(:batch AS text) IS NULL OR batch = :batch)"""
+        ),
+        {"batch": batch},
+    ).one()
+    retries = conn.execute(
+        sa.text(
+            f"""SELECT * FROM {JOBS} WHERE status = 'pending' AND run_after > now()
+                AND (CAST(:batch AS text) IS NULL OR batch = :batch)
+                ORDER BY run_after LIMIT :limit"""
+        ),
+        {"batch": batch, "limit": limit},
+    ).all()
+    failures = conn.execute(
+        sa.text(
+            f"""SELECT * FROM {JOBS} WHERE status = 'failed'
+                AND (CAST(:batch AS text) IS NULL OR batch = :batch)
+                ORDER BY updated_at DESC LIMIT :limit"""
+        ),
+        {"batch": batch, "limit": limit},
+    ).all()
+    return Dashboard(
+        summary=s,
+        completed_last_minute=int(recent.done or 0),
+        failed_last_minute=int(recent.failed or 0),
+        retries=[Job.from_row(r) for r in retries],
+        failures=[Job.from_row(r) for r in failures],
+    )
