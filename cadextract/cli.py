@@ -12,6 +12,7 @@ import contextlib
 import getpass
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -50,6 +51,9 @@ db_app = typer.Typer(help="Database: upgrade, status, url, stop (embedded server
 app.add_typer(db_app, name="db")
 
 out = Console(soft_wrap=False)
+if not out.is_terminal and "COLUMNS" not in os.environ:
+    # piped or in cron: nobody's window to fit; wrap less so lines stay greppable
+    out.width = 200
 err = Console(stderr=True, soft_wrap=True)
 
 
