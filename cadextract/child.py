@@ -30,7 +30,11 @@ def main(conn: Connection) -> None:
     # Ctrl-C in a terminal reaches the whole foreground process group: keep children
     # out of it so only the supervisor decides what happens to running jobs.
     os.setpgrp()
+    # the supervisor decides what happens to a running job; it stops children itself
+    # (a message between jobs, SIGKILL otherwise), so signals meant for the service
+    # (systemd's SIGTERM to the whole cgroup, Ctrl-C) must not kill a job half-way
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _die_with_parent()
     while True:
         try:
@@ -118,7 +122,7 @@ def _extract(job: dict[str, Any], progress: base.Progress) -> str:
     if limit and len(text) > limit:
         raise base.PermanentError(
             f"result document is {len(text) / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB ceiling "
-            "(raise CADEXTRACT_MAX_RESULT_MB, or use a summary detail level)",
+            "(raise CADEXTRACT_MAX_RESULT_MB, or lower the extractor's limits, e.g. --option max_items=…)",
             error_type="ResultTooLarge",
         )
     progress(100.0, None)

@@ -149,6 +149,10 @@ def _parse_options(pairs: list[str] | None) -> dict[str, Any]:
             options[key] = json.loads(raw)
         except ValueError:
             options[key] = raw
+    if "timeout" in options:
+        timeout = options["timeout"]
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise Failed(f"--option timeout={timeout!r}: give a number of seconds above 0", USAGE)
     return options
 
 
@@ -278,7 +282,10 @@ def _configure_logging(quiet: bool, verbose: bool, log_file: Path | None) -> Non
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
     root_logger.addHandler(handler)
     if log_file is not None:
-        fh = logging.FileHandler(log_file)
+        try:
+            fh = logging.FileHandler(log_file)
+        except OSError as exc:
+            raise Failed(f"cannot open log file {log_file}: {exc.strerror}", USAGE) from None
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
         root_logger.addHandler(fh)
     for noisy in ("pgserver", "alembic", "sqlalchemy", "ezdxf", "pdfminer"):
@@ -355,13 +362,14 @@ def work(
 ) -> None:
     """Run a worker: claim jobs and extract them in child processes."""
     state = _state(ctx)
-    _configure_logging(quiet, verbose, log_file)
     live = out.is_terminal and not quiet
     with user_errors():
-        for f in fmt or []:
+        _configure_logging(quiet, verbose, log_file)
+        formats = _split(fmt) or None
+        for f in formats or []:
             registry.get(f)
         stats = _work(state, concurrency=concurrency, until_empty=until_empty, wait_for_retries=False,
-                      prefetch=prefetch, formats=fmt, live=live)
+                      prefetch=prefetch, formats=formats, live=live)
     err.print(f"completed {stats.completed}, failed {stats.failed}, retrying {stats.retried}, "
               f"cancelled {stats.cancelled}, returned {stats.released}", highlight=False)
 
@@ -388,10 +396,10 @@ def run(
     Exits 0 only when every file of this run ends completed (extracted now or before).
     """
     state = _state(ctx)
-    _configure_logging(quiet, verbose, log_file)
     label = batch or f"run-{_default_batch()}"
     started = time.monotonic()
     with user_errors():
+        _configure_logging(quiet, verbose, log_file)
         outcomes, skipped = _submit(
             state, paths, recursive=recursive, fmt=fmt, force=force, priority=priority,
             max_retries=max_retries, batch=label, options=_parse_options(option), show_progress=not quiet,
@@ -835,8 +843,8 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         except db.DatabaseUnavailable as exc:
             checks.append({"check": "database", "ok": False, "detail": str(exc)})
         for name in registry.names():
-            if name.startswith("test-"):
-                continue
+            if name.startswith("test-") or name == "noop":
+                continue  # benchmark and fault-test extractors, not formats
             try:
                 ext = registry.get(name)
                 versions = ext.versions()

@@ -75,7 +75,7 @@ class Settings:
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
         """Read the environment; an explicit ``database_url`` beats CADEXTRACT_DATABASE_URL."""
-        timeout_raw = os.environ.get("CADEXTRACT_TIMEOUT_SECONDS")
+        timeout = _env_float("CADEXTRACT_TIMEOUT_SECONDS", 0.0)
         settings = cls(
             database_url=database_url or os.environ.get("CADEXTRACT_DATABASE_URL") or None,
             home=default_home(),
@@ -88,7 +88,7 @@ class Settings:
             memory_limit_mb=_env_int("CADEXTRACT_MEMORY_LIMIT_MB", 4096),
             recycle_after=_env_int("CADEXTRACT_RECYCLE_AFTER", 200),
             grace_seconds=_env_float("CADEXTRACT_GRACE_SECONDS", 30.0),
-            timeout_seconds=float(timeout_raw) if timeout_raw else None,
+            timeout_seconds=timeout if timeout > 0 else None,
             max_result_mb=_env_float("CADEXTRACT_MAX_RESULT_MB", 64.0),
         )
         settings.check()

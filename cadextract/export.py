@@ -45,7 +45,8 @@ def _flat(job: queue.Job, document: dict[str, Any], rows: bool) -> Iterator[dict
     if rows:
         if extractor is not None and extractor.rows is not None:
             for row in extractor.rows(payload):
-                yield {**base, **row}
+                # a row's own "path" (an assembly path, say) must not replace the file's
+                yield {**base, **{(f"item_{k}" if k in base else k): v for k, v in row.items()}}
         return
     summary = extractor.summarize(payload) if extractor is not None and extractor.summarize else {}
     yield {**base, "warnings": len(document.get("warnings", [])), **summary}

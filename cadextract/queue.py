@@ -383,9 +383,11 @@ def record_failures(conn: sa.Connection, items: Sequence[Failure]) -> set[uuid.U
         sa.text(
             f"""
             UPDATE {JOBS} j
-            SET status = v.status,
+            SET status = CASE WHEN v.status = 'pending' AND j.cancel_requested_at IS NOT NULL
+                              THEN 'cancelled' ELSE v.status END,
                 run_after = now() + make_interval(secs => v.delay),
-                completed_at = CASE WHEN v.status = 'failed' THEN now() END,
+                completed_at = CASE WHEN v.status = 'failed' OR j.cancel_requested_at IS NOT NULL
+                                    THEN now() END,
                 updated_at = now(), lease_token = NULL, lease_expires_at = NULL,
                 worker_id = CASE WHEN v.status = 'failed' THEN j.worker_id END,
                 last_error_type = CAST(v.error AS jsonb) ->> 'type',
@@ -627,7 +629,8 @@ def retry(conn: sa.Connection, ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
             UPDATE {JOBS} j
             SET status = 'pending', attempts = 0, progress = 0, progress_note = NULL,
                 run_after = now(), updated_at = now(), started_at = NULL, completed_at = NULL,
-                worker_id = NULL, cancel_requested_at = NULL
+                worker_id = NULL, cancel_requested_at = NULL,
+                last_error_type = NULL, last_error_message = NULL
             WHERE j.id = ANY(CAST(:ids AS uuid[])) AND j.status IN ('failed', 'cancelled')
               AND NOT EXISTS (SELECT 1 FROM {JOBS} o WHERE o.sha256 = j.sha256 AND o.format = j.format
                               AND o.status IN ('pending', 'processing'))

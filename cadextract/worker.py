@@ -315,6 +315,10 @@ class Supervisor:
             return
         running.slot = None
         reason = slot.kill_reason
+        if reason is None and self._stopping and code in (-signal.SIGTERM, -signal.SIGINT):
+            # a stop signal sent to every process reached a child still starting up
+            # (before it could ignore it): the job goes back, its attempt not counted
+            reason = {"type": "Released", "message": "shutdown", "permanent": False}
         if reason is None:
             how = _describe_exit(code)
             reason = {"type": "WorkerDied", "message": f"worker process died ({how})", "permanent": False}
@@ -347,7 +351,7 @@ class Supervisor:
             if running.deadline is not None and now > running.deadline:
                 seconds = running.deadline - (running.started or running.deadline)
                 self._kill(slot, {"type": "Timeout", "permanent": False,
-                                  "message": f"took longer than the {seconds:.0f}s limit; the child was killed"})
+                                  "message": f"took longer than the {seconds:g}s limit; the child was killed"})
             elif check_memory and _rss(slot.process.pid) > limit:
                 self._kill(slot, {"type": "MemoryLimit", "permanent": True,
                                   "message": f"used more than the {self.settings.memory_limit_mb} MB memory limit; "
@@ -615,15 +619,17 @@ class Supervisor:
 
     def _finished(self) -> bool:
         if self._stopping:
-            return not self.held or (self._force and not self.connected and self._gave_up_writing())
+            return not self.held or (not self.connected and self._gave_up_writing())
         if self.options.until_empty and self._idle_since is not None and not self.held:
             return True
         return False
 
     def _gave_up_writing(self) -> bool:
-        # a forced stop with the database down: leases will expire and the rescuer
-        # returns the jobs (counting an attempt); nothing else can be done from here
-        return self._stop_deadline is not None and time.monotonic() > self._stop_deadline + 30
+        # stopping with the database down: once the grace period and 30 s more are over,
+        # leave; leases expire and the rescuer returns the jobs (counting an attempt)
+        if self._stop_deadline is None:
+            return False
+        return self._force or time.monotonic() > self._stop_deadline + 30
 
     def _stop_work(self, now: float) -> None:
         while self.backlog:
@@ -657,7 +663,10 @@ class Supervisor:
 def _timeout_for(job: queue.Claimed, settings: Settings) -> float:
     raw = job.options.get("timeout")
     if raw is not None:
-        return float(raw)
+        try:
+            return max(0.1, float(raw))
+        except (TypeError, ValueError):
+            log.warning("job %s: option timeout=%r is not a number; using the default", job.id, raw)
     if settings.timeout_seconds is not None:
         return settings.timeout_seconds
     try:

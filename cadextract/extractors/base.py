@@ -86,6 +86,24 @@ class NoSolids(PermanentError):
     error_type = "NoSolids"
 
 
+class BadOption(PermanentError):
+    """A job option has a value the extractor cannot use."""
+
+    error_type = "BadOption"
+
+
+def int_option(options: Mapping[str, Any], name: str, default: int) -> int:
+    """A non-negative integer job option, or BadOption naming it."""
+    raw = options.get(name, default)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise BadOption(f"option {name}={raw!r} is not a whole number") from None
+    if value < 0:
+        raise BadOption(f"option {name}={raw!r} cannot be negative")
+    return value
+
+
 class FileUnreadable(TransientError):
     """Permission denied, share unmounted, file vanished: may come back."""
 

@@ -29,6 +29,7 @@ from cadextract.extractors.base import (
     TruncatedFile,
     UnsupportedVersion,
     WrongFormat,
+    int_option,
 )
 
 #: default cap for each of the texts / dimensions / inserts lists
@@ -572,11 +573,11 @@ def _extract(
 ) -> dict[str, Any]:
     from ezdxf import units
 
-    max_items = int(options.get("max_items", DEFAULT_MAX_ITEMS))
+    max_items = int_option(options, "max_items", DEFAULT_MAX_ITEMS)
     caps = {
-        "texts": int(options.get("max_texts", max_items)),
-        "dimensions": int(options.get("max_dimensions", max_items)),
-        "inserts": int(options.get("max_inserts", max_items)),
+        "texts": int_option(options, "max_texts", max_items),
+        "dimensions": int_option(options, "max_dimensions", max_items),
+        "inserts": int_option(options, "max_inserts", max_items),
     }
     doc, loader = _load(path, binary, warnings, bool(options.get("allow_partial", False)))
     progress(30.0, "loaded")

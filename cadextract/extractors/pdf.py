@@ -28,6 +28,7 @@ from cadextract.extractors.base import (
     Progress,
     TruncatedFile,
     WrongFormat,
+    int_option,
 )
 
 DEFAULT_MAX_ITEMS = 100_000
@@ -362,8 +363,8 @@ def _extract_inner(
     import pdfplumber
 
     password = options.get("password")
-    max_items = int(options.get("max_items", DEFAULT_MAX_ITEMS))
-    max_text = int(options.get("max_text_chars", DEFAULT_MAX_TEXT_CHARS))
+    max_items = int_option(options, "max_items", DEFAULT_MAX_ITEMS)
+    max_text = int_option(options, "max_text_chars", DEFAULT_MAX_TEXT_CHARS)
     warnings: list[str] = []
     try:
         pdf = pdfplumber.open(str(path), password=str(password) if password else "")

@@ -204,3 +204,31 @@ def test_database_restart_during_run(clean_db: Engine, workers: Workers, tmp_pat
     log = workers.log()
     assert log.count("database unreachable") == 1, log  # one line per state change, not a flood
     assert "database reachable again" in log
+
+
+def test_sigterm_to_every_process_like_systemd(clean_db: Engine, workers: Workers, tmp_path: Path) -> None:
+    # systemd's default KillMode sends SIGTERM to the whole cgroup: children included
+    ids = enqueue_files(clean_db, make_files(tmp_path / "in", 2), fmt="test-sleep", options={"seconds": 1.5})
+    proc = workers.start("-c", "2", env={"CADEXTRACT_GRACE_SECONDS": "20"})
+    # running the job, i.e. past start-up (a child killed while starting is returned uncounted)
+    wait_until(lambda: sum(r.progress > 0 for r in job_rows(clean_db).values()) == 2)
+    for child in workers.children(proc):
+        child.send_signal(signal.SIGTERM)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0, workers.log()
+    assert_each_completed_once(clean_db, ids)
+    assert all(not r.errors for r in job_rows(clean_db).values())
+
+
+def test_cancel_while_a_retry_is_being_written(clean_db: Engine, tmp_path: Path) -> None:
+    from cadextract import queue
+    from cadextract.models import JobStatus
+
+    [jid] = enqueue_files(clean_db, make_files(tmp_path, 1))
+    with clean_db.begin() as conn:
+        [c] = queue.claim(conn, worker_id="w:1", limit=1, lease_seconds=30)
+        queue.cancel(conn, [jid])
+        err = {"type": "FileUnreadable", "message": "x", "permanent": False}
+        queue.record_failures(conn, [queue.Failure(c.id, c.token, JobStatus.PENDING, 0, err)])
+    row = job_rows(clean_db)[jid]
+    assert row.status == "cancelled" and row.completed_at is not None

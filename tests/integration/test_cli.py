@@ -171,3 +171,16 @@ def test_db_url_masks_password(clean_db: Engine) -> None:
     r = run_cli("--database-url", "postgresql://alice:hunter2@db.example:5432/cad", "db", "url")
     assert r.returncode == 0
     assert "hunter2" not in r.stdout and "alice:***@db.example" in r.stdout
+
+
+def test_bad_job_options(clean_db: Engine, tmp_path: Path) -> None:
+    one_line_error(run_cli("submit", str(SAMPLE_FILES["dxf"]), "--option", "timeout=abc"), 2, "timeout")
+    one_line_error(run_cli("submit", str(SAMPLE_FILES["dxf"]), "--option", "novalue"), 2, "KEY=VALUE")
+    one_line_error(run_cli("work", "--log-file", str(tmp_path / "no" / "such" / "dir.log")), 2,
+                   "cannot open log file")
+    assert job_rows(clean_db) == {}
+    [out] = submit_json(str(SAMPLE_FILES["dxf"]), "--option", "max_items=lots")
+    r = run_cli("work", "--until-empty")
+    assert r.returncode == 0, r.stderr
+    row = job_rows(clean_db)[__import__("uuid").UUID(out["job_id"])]
+    assert row.status == "failed" and row.last_error_type == "BadOption" and "max_items" in row.last_error_message
