@@ -36,7 +36,7 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Queue benchmarks (throughput vs pgqueuer/procrastinate, latency, submit, big tables)."""
     session.install("-e", ".[dev,bench]")
-    session.run("python", "bench/queue.py", *session.posargs)
+    session.run("python", "bench/queue_bench.py", *session.posargs)
 
 
 @nox.session(name="bench-extract", python=PYTHON)

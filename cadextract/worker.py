@@ -64,23 +64,30 @@ class Running:
     """A job this worker holds (claimed, maybe running in a child, maybe awaiting its write)."""
 
     job: queue.Claimed
-    slot: int | None = None
-    started: float | None = None  # monotonic, when handed to a child
+    slot: Slot | None = None
+    started: float | None = None  # monotonic, when the child began it
     deadline: float | None = None
     progress: float = 0.0
     note: str | None = None
+    #: what to do with its outcome when it arrives: None (write it), "cancel", "drop"
+    fate: str | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class Slot:
-    """One child process and the job it is running."""
+    """One child process and the jobs sent to it, in the order it runs them."""
 
     index: int
     process: BaseProcess
     conn: Connection
-    job_id: uuid.UUID | None = None
+    jobs: deque[uuid.UUID] = field(default_factory=deque)
     jobs_run: int = 0
+    retiring: bool = False
     kill_reason: dict[str, Any] | None = None  # why we killed it, if we did
+
+    @property
+    def current(self) -> uuid.UUID | None:
+        return self.jobs[0] if self.jobs else None
 
 
 @dataclass
@@ -102,11 +109,10 @@ class Options:
     until_empty: bool = False
     #: with until_empty: also wait for jobs backing off before a retry (used by `run`)
     wait_for_retries: bool = False
-    #: jobs claimed beyond free slots, to save round trips on many tiny files
+    #: jobs queued in each child beyond the one it runs: saves round trips on tiny files
     prefetch: int = 0
     formats: Sequence[str] | None = None
-    batch_limit: int = 100
-    extra: dict[str, Any] = field(default_factory=dict)
+    batch_limit: int = 500
 
 
 class Supervisor:
@@ -130,10 +136,20 @@ class Supervisor:
         self._reconnect_engine = reconnect
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.wait_policy = backoff.policy(settings.backoff_base, settings.backoff_cap)
+        # reconnecting uses the same policy shape, capped so a restarted server is seen soon
+        self.reconnect_policy = backoff.policy(min(settings.backoff_base, 0.5), min(settings.backoff_cap, 10.0))
         self.formats = list(options.formats) if options.formats else registry.names()
-        self.ctx = multiprocessing.get_context("spawn")
+        # forkserver: children start in milliseconds from a clean server process that
+        # never held a database connection (fork from the supervisor could inherit one)
+        self.ctx = multiprocessing.get_context("forkserver")
+        # Each forked child re-runs the main script (multiprocessing's "prepare"); with the
+        # CLI's imports already loaded in the server that costs milliseconds, not ~0.6 s.
+        self.ctx.set_forkserver_preload(["cadextract.cli", "cadextract.child"])
+        self.depth = 1 + max(0, options.prefetch)
         self.slots: list[Slot | None] = [None] * options.concurrency
         self.held: dict[uuid.UUID, Running] = {}
+        self.draining: list[Slot] = []  # recycled children finishing the jobs they hold
+        self.exiting: list[BaseProcess] = []  # retired children not yet reaped
         self.backlog: deque[uuid.UUID] = deque()
         self.completions: list[queue.Completion] = []
         self.failures: list[queue.Failure] = []
@@ -185,8 +201,8 @@ class Supervisor:
         """(slot index, child pid, running job) for each slot, for live views."""
         out = []
         for i, slot in enumerate(self.slots):
-            running = self.held.get(slot.job_id) if slot and slot.job_id else None
-            out.append((i, slot.process.pid if slot else None, running))
+            current = slot.current if slot else None
+            out.append((i, slot.process.pid if slot else None, self.held.get(current) if current else None))
         return out
 
     # -- the loop -----------------------------------------------------------------
@@ -195,6 +211,8 @@ class Supervisor:
         now = time.monotonic()
         self._read_children(self._wait_timeout(now))
         now = time.monotonic()
+        if self.exiting:
+            self._reap()
         self._enforce_limits(now)
         if self._stopping:
             self._stop_work(now)
@@ -202,27 +220,34 @@ class Supervisor:
             self._try_reconnect(now)
         if self.connected:
             self._db_step(now)
-        self._assign_work(now)
+        self._assign_work()
 
     def _wait_timeout(self, now: float) -> float:
-        if self._wake and self.connected and not self._stopping and self._free_slots():
+        if self._wake and self.connected and not self._stopping and self._capacity() > 0:
             return 0.0
         due = [self._next_heartbeat, self._next_poll]
-        if self.completions or self.failures or self.cancels or self.releases:
+        if self._outcomes_waiting():
             due.append(now)
         return max(0.0, min(MAX_WAIT, min(due) - now))
 
+    def _outcomes_waiting(self) -> bool:
+        return bool(self.completions or self.failures or self.cancels or self.releases)
+
     def _db_step(self, now: float) -> None:
         try:
-            self._flush()
+            if self._outcomes_waiting() or self._claim_due(now):
+                # one transaction per turn: what finished, and what to run next
+                with self.engine.begin() as conn:
+                    written = self._write(conn)
+                    claimed = self._claim(conn, now)
+                self._written(*written)
+                self._claimed(claimed, now)
             if now >= self._next_heartbeat:
                 self._heartbeat()
                 self._next_heartbeat = now + self.settings.heartbeat_seconds
             if now >= self._next_rescue:
                 self._rescue()
                 self._next_rescue = now + max(1.0, self.settings.lease_seconds / 2)
-            if not self._stopping:
-                self._claim(now)
         except (DBAPIError, psycopg.Error) as exc:
             self._lost_database(exc)
 
@@ -240,9 +265,8 @@ class Supervisor:
 
     def _read_children(self, timeout: float) -> None:
         waitables: list[Any] = []
-        for slot in self.slots:
-            if slot is not None:
-                waitables += [slot.conn, slot.process.sentinel]
+        for slot in self._live():
+            waitables += [slot.conn, slot.process.sentinel]
         if self._listen is not None:
             waitables.append(self._listen.fileno())
         if not waitables:
@@ -252,16 +276,24 @@ class Supervisor:
         ready = {id(r) for r in ready_list}
         if self._listen is not None and self._listen.fileno() in ready_list:
             self._drain_notifications()
-        for slot in list(self.slots):
-            if slot is None:
-                continue
+        for slot in self._live():
             if id(slot.conn) in ready:
                 self._drain(slot)
-            if not slot.process.is_alive() or id(slot.process.sentinel) in ready:
+            if id(slot.process.sentinel) in ready or not slot.process.is_alive():
                 slot.process.join(0.05)
-                if slot.process.exitcode is not None:
+                if slot.process.exitcode is not None and not slot.conn.closed:
                     self._drain(slot)
                     self._child_died(slot)
+
+    def _live(self) -> list[Slot]:
+        """Every child with a pipe open: the slots' and the recycled ones still draining."""
+        return [s for s in self.slots if s is not None] + self.draining
+
+    def _detach(self, slot: Slot) -> None:
+        if self.slots[slot.index] is slot:
+            self.slots[slot.index] = None
+        if slot in self.draining:
+            self.draining.remove(slot)
 
     def _drain(self, slot: Slot) -> None:
         try:
@@ -272,65 +304,99 @@ class Supervisor:
 
     def _handle(self, slot: Slot, msg: tuple[Any, ...]) -> None:
         kind, job_id = msg[0], msg[1]
-        running = self.held.get(job_id)
-        if running is None or slot.job_id != job_id:
-            return  # a job we already gave up (lost lease, cancelled)
+        if slot.current != job_id:
+            return  # not what this child is running (we gave up on it)
+        running = self.held[job_id]
         if kind == "started":
+            running.started = time.monotonic()
+            running.deadline = running.started + _timeout_for(running.job, self.settings)
             return
         if kind == "progress":
             running.progress, running.note = msg[2], msg[3]
             return
-        slot.job_id = None
+        slot.jobs.popleft()
         slot.jobs_run += 1
         running.slot = None
-        if kind == "done":
+        if running.fate == "cancel":
+            self.cancels.append((job_id, running.job.token))
+        elif running.fate == "drop":
+            self._drop(running)
+        elif kind == "done":
             self.completions.append(queue.Completion(job_id, running.job.token, msg[2], msg[3]))
         else:
             self._failed(running, msg[2])
-        if slot.jobs_run >= self.settings.recycle_after:
+        if slot.jobs_run + len(slot.jobs) >= self.settings.recycle_after and not slot.retiring:
+            # it gets no more jobs; a successor takes its place at once, so the pipeline
+            # keeps flowing while this one finishes what it holds
+            slot.retiring = True
+            self.slots[slot.index] = None
+            self.draining.append(slot)
+        if slot.retiring and not slot.jobs:
             self._retire(slot)
 
-    def _retire(self, slot: Slot) -> None:
-        # a clean exit between jobs contains leaks in native parsers
+    def _retire(self, slot: Slot, *, wait: bool = False) -> None:
+        """Ask an idle child to exit (a clean exit between jobs contains parser leaks)."""
         try:
             slot.conn.send(None)
         except OSError:
             pass
-        slot.process.join(5)
-        if slot.process.is_alive():
-            slot.process.kill()
-            slot.process.join()
         slot.conn.close()
-        self.slots[slot.index] = None
+        self._detach(slot)
+        # the slot gets a new child at once; the old one is reaped when it has exited
+        self.exiting.append(slot.process)
+        if wait:
+            self._reap(timeout=5)
+
+    def _reap(self, timeout: float = 0.0) -> None:
+        deadline = time.monotonic() + timeout
+        for process in list(self.exiting):
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.exitcode is None and timeout:
+                process.kill()
+                process.join(1)
+            if process.exitcode is not None:
+                self.exiting.remove(process)
 
     def _child_died(self, slot: Slot) -> None:
+        """The child is gone: its current job gets the reason, the ones queued behind go back."""
         code = slot.process.exitcode
         slot.conn.close()
-        self.slots[slot.index] = None
-        if slot.job_id is None:
+        self._detach(slot)
+        if not slot.jobs:
             return
-        running = self.held.get(slot.job_id)
-        slot_job, slot.job_id = slot.job_id, None
-        if running is None:
-            return
-        running.slot = None
+        head = self.held[slot.jobs.popleft()]
+        head.slot = None
         reason = slot.kill_reason
+        log.debug("child %s ended (%s) holding %d job(s); kill reason %s", slot.process.pid,
+                  _describe_exit(code), len(slot.jobs) + 1, reason)
         if reason is None and self._stopping and code in (-signal.SIGTERM, -signal.SIGINT):
             # a stop signal sent to every process reached a child still starting up
             # (before it could ignore it): the job goes back, its attempt not counted
             reason = {"type": "Released", "message": "shutdown", "permanent": False}
         if reason is None:
-            how = _describe_exit(code)
-            reason = {"type": "WorkerDied", "message": f"worker process died ({how})", "permanent": False}
-        if reason["type"] == "Cancelled":
-            self.cancels.append((slot_job, running.job.token))
+            reason = {"type": "WorkerDied", "message": f"worker process died ({_describe_exit(code)})",
+                      "permanent": False}
+        self._settle(head, reason)
+        while slot.jobs:
+            behind = self.held[slot.jobs.popleft()]
+            behind.slot = None
+            self._settle(behind, {"type": "Released", "message": "child stopped", "permanent": False})
+
+    def _settle(self, running: Running, reason: dict[str, Any]) -> None:
+        """Record the end of a job whose child was killed or died."""
+        token = running.job.token
+        if running.fate == "drop" or reason["type"] == "LeaseLost":
+            self._drop(running)
+        elif running.fate == "cancel" or reason["type"] == "Cancelled":
+            self.cancels.append((running.job.id, token))
         elif reason["type"] == "Released":
-            self.releases.append((slot_job, running.job.token))
-        elif reason["type"] == "LeaseLost":
-            del self.held[slot_job]
-            self._emit("lost", running, "lease taken over by another worker")
+            self.releases.append((running.job.id, token))
         else:
             self._failed(running, reason)
+
+    def _drop(self, running: Running) -> None:
+        self.held.pop(running.job.id, None)
+        self._emit("lost", running, "lease taken over by another worker")
 
     def _kill(self, slot: Slot, reason: dict[str, Any]) -> None:
         slot.kill_reason = reason
@@ -344,10 +410,10 @@ class Supervisor:
         if check_memory:
             self._next_memcheck = now + MEMORY_CHECK_EVERY
         limit = self.settings.memory_limit_mb * 1024 * 1024
-        for slot in list(self.slots):
-            if slot is None or slot.job_id is None:
+        for slot in self._live():
+            if slot.current is None:
                 continue
-            running = self.held[slot.job_id]
+            running = self.held[slot.current]
             if running.deadline is not None and now > running.deadline:
                 seconds = running.deadline - (running.started or running.deadline)
                 self._kill(slot, {"type": "Timeout", "permanent": False,
@@ -357,45 +423,49 @@ class Supervisor:
                                   "message": f"used more than the {self.settings.memory_limit_mb} MB memory limit; "
                                              "the child was killed"})
 
-    def _assign_work(self, now: float) -> None:
+    def _slot_room(self, slot: Slot | None) -> int:
+        if slot is None:
+            return 0 if self._stopping else self.depth
+        if slot.retiring:
+            return 0
+        return self.depth - len(slot.jobs)
+
+    def _capacity(self) -> int:
+        """How many more jobs the children can take now, minus those already waiting."""
+        return sum(self._slot_room(s) for s in self.slots) - len(self.backlog)
+
+    def _assign_work(self) -> None:
         for index in range(len(self.slots)):
             if not self.backlog:
                 return
             slot = self.slots[index]
-            if slot is not None and slot.job_id is not None:
+            room = self._slot_room(slot)
+            if room <= 0:
                 continue
             if slot is None:
-                if self._stopping:
-                    continue
                 slot = self._spawn(index)
-            job_id = self.backlog.popleft()
-            running = self.held[job_id]
-            job = running.job
-            timeout = _timeout_for(job, self.settings)
-            try:
-                slot.conn.send(
-                    {
-                        "id": job.id,
-                        "path": job.path,
-                        "format": job.format,
-                        "sha256": job.sha256,
-                        "size": job.size,
-                        "options": job.options,
-                        "max_result_bytes": int(self.settings.max_result_mb * 1024 * 1024),
-                    }
-                )
-            except OSError:
-                self.backlog.appendleft(job_id)
-                continue  # the child is dying; its sentinel will tell us next turn
-            slot.job_id = job_id
-            slot.kill_reason = None
-            running.slot = index
-            running.started = now
-            running.deadline = now + timeout
-
-    def _free_slots(self) -> int:
-        busy = sum(1 for s in self.slots if s is not None and s.job_id is not None)
-        return len(self.slots) - busy
+            for _ in range(room):
+                if not self.backlog:
+                    break
+                job_id = self.backlog[0]
+                job = self.held[job_id].job
+                try:
+                    slot.conn.send(
+                        {
+                            "id": job.id,
+                            "path": job.path,
+                            "format": job.format,
+                            "sha256": job.sha256,
+                            "size": job.size,
+                            "options": job.options,
+                            "max_result_bytes": int(self.settings.max_result_mb * 1024 * 1024),
+                        }
+                    )
+                except OSError:
+                    break  # the child is dying; its sentinel will tell us next turn
+                self.backlog.popleft()
+                slot.jobs.append(job_id)
+                self.held[job_id].slot = slot
 
     # -- decisions ----------------------------------------------------------------
 
@@ -417,34 +487,44 @@ class Supervisor:
 
     # -- database -------------------------------------------------------------------
 
-    def _flush(self) -> None:
-        if not (self.completions or self.failures or self.cancels or self.releases):
-            return
+    Written = tuple[
+        list[queue.Completion], list[queue.Failure], list[tuple[uuid.UUID, uuid.UUID]],
+        list[tuple[uuid.UUID, uuid.UUID]], set[uuid.UUID],
+    ]
+
+    def _write(self, conn: sa.Connection) -> Written:
+        """Write every outcome gathered since the last turn (fenced by lease token)."""
         completions, failures = list(self.completions), list(self.failures)
         cancels, releases = list(self.cancels), list(self.releases)
-        with self.engine.begin() as conn:
-            written = queue.complete(conn, completions)
-            recorded = queue.record_failures(conn, failures)
-            cancelled = queue.mark_cancelled(conn, cancels)
-            released = queue.release(conn, releases)
-        # only now, after commit, forget them (a failed commit keeps them for the retry)
-        self.completions.clear()
-        self.failures.clear()
-        self.cancels.clear()
-        self.releases.clear()
+        done: set[uuid.UUID] = set()
+        done |= queue.complete(conn, completions)
+        done |= queue.record_failures(conn, failures)
+        done |= queue.mark_cancelled(conn, cancels)
+        done |= queue.release(conn, releases)
+        return completions, failures, cancels, releases, done
+
+    def _written(self, completions: list[queue.Completion], failures: list[queue.Failure],
+                 cancels: list[tuple[uuid.UUID, uuid.UUID]], releases: list[tuple[uuid.UUID, uuid.UUID]],
+                 done: set[uuid.UUID]) -> None:
+        """After commit: forget what was written (a failed commit keeps it for the retry)."""
+        del self.completions[: len(completions)]
+        del self.failures[: len(failures)]
+        del self.cancels[: len(cancels)]
+        del self.releases[: len(releases)]
+        lost = "not written: lease lost"
         for c in completions:
-            self._finish(c.id, "completed" if c.id in written else "lost", "" if c.id in written else "not written: lease lost")
+            self._finish(c.id, "completed" if c.id in done else "lost", "" if c.id in done else lost)
         for f in failures:
-            if f.id not in recorded:
-                self._finish(f.id, "lost", "not written: lease lost")
+            if f.id not in done:
+                self._finish(f.id, "lost", lost)
             elif f.status == JobStatus.FAILED:
                 self._finish(f.id, "failed", f"{f.error['type']}: {f.error['message']}")
             else:
                 self._finish(f.id, "retrying", f"{f.error['type']}: {f.error['message']} (retry in {f.delay:.0f}s)")
         for job_id, _ in cancels:
-            self._finish(job_id, "cancelled" if job_id in cancelled else "lost", "")
+            self._finish(job_id, "cancelled" if job_id in done else "lost", "")
         for job_id, _ in releases:
-            self._finish(job_id, "released" if job_id in released else "lost", "returned to the queue")
+            self._finish(job_id, "released" if job_id in done else "lost", "returned to the queue")
 
     def _finish(self, job_id: uuid.UUID, kind: str, detail: str) -> None:
         running = self.held.pop(job_id, None)
@@ -472,29 +552,34 @@ class Supervisor:
             elif lease.id in cancel:
                 self._cancel_requested(lease.id)
 
+    def _where(self, running: Running) -> Slot | None:
+        return running.slot
+
     def _lease_lost(self, job_id: uuid.UUID) -> None:
         running = self.held.get(job_id)
         if running is None:
             return
-        slot = self.slots[running.slot] if running.slot is not None else None
-        if slot is not None and slot.job_id == job_id:
+        slot = self._where(running)
+        if slot is not None and slot.current == job_id:
             self._kill(slot, {"type": "LeaseLost", "message": "lease lost", "permanent": False})
-            return
-        # not running: in the backlog or awaiting its write — drop both
-        if job_id in self.backlog:
-            self.backlog.remove(job_id)
-        self.completions = [c for c in self.completions if c.id != job_id]
-        self.failures = [f for f in self.failures if f.id != job_id]
-        del self.held[job_id]
-        self._emit("lost", running, "lease taken over by another worker")
+        elif slot is not None:
+            running.fate = "drop"  # queued in a child: ignore whatever it reports
+        else:
+            if job_id in self.backlog:
+                self.backlog.remove(job_id)
+            self.completions = [c for c in self.completions if c.id != job_id]
+            self.failures = [f for f in self.failures if f.id != job_id]
+            self._drop(running)
 
     def _cancel_requested(self, job_id: uuid.UUID) -> None:
         running = self.held[job_id]
         if any(c.id == job_id for c in self.completions) or any(f.id == job_id for f in self.failures):
             return  # already finished; its outcome stands
-        slot = self.slots[running.slot] if running.slot is not None else None
-        if slot is not None and slot.job_id == job_id:
+        slot = self._where(running)
+        if slot is not None and slot.current == job_id:
             self._kill(slot, {"type": "Cancelled", "message": "cancelled", "permanent": True})
+        elif slot is not None:
+            running.fate = "cancel"
         elif job_id in self.backlog:
             self.backlog.remove(job_id)
             self.cancels.append((job_id, running.job.token))
@@ -506,36 +591,35 @@ class Supervisor:
             log.info("rescued %d job(s) whose worker stopped renewing its lease", len(rescued))
             self._wake = True
 
-    def _claim(self, now: float) -> None:
-        want = self._free_slots() + self.options.prefetch - len(self.backlog)
-        if want <= 0:
-            return
-        if not self._wake and now < self._next_poll:
-            return
-        want = min(want, self.options.batch_limit)
-        with self.engine.begin() as conn:
-            claimed = queue.claim(
-                conn,
-                worker_id=self.worker_id,
-                limit=want,
-                lease_seconds=self.settings.lease_seconds,
-                formats=self.formats,
-            )
-            idle_check = None
-            if not claimed and self.options.until_empty and not self.held:
-                idle_check = self._queue_done(conn)
-        for job in claimed:
-            self.held[job.id] = Running(job)
-            self.backlog.append(job.id)
-            self.stats.claimed += 1
-            self._emit("claimed", self.held[job.id], f"attempt {job.attempts}/{job.max_attempts}")
+    def _claim_due(self, now: float) -> bool:
+        return not self._stopping and self._capacity() > 0 and (self._wake or now >= self._next_poll)
+
+    def _claim(self, conn: sa.Connection, now: float) -> list[queue.Claimed] | None:
+        """Claim up to the free capacity; None when no claim was due this turn."""
+        if not self._claim_due(now):
+            return None
+        want = min(self._capacity(), self.options.batch_limit)
+        claimed = queue.claim(
+            conn, worker_id=self.worker_id, limit=want, lease_seconds=self.settings.lease_seconds,
+            formats=self.formats,
+        )
+        if not claimed and self.options.until_empty and not self.held and self._queue_done(conn):
+            self._idle_since = self._idle_since or now
         # a full batch means more may be waiting: claim again at once
         self._wake = len(claimed) == want
         self._next_poll = now + self.settings.poll_seconds
-        if idle_check:
-            self._idle_since = self._idle_since or now
-        elif claimed or self.held:
-            self._idle_since = None
+        return claimed
+
+    def _claimed(self, claimed: list[queue.Claimed] | None, now: float) -> None:
+        if not claimed:
+            return
+        self._idle_since = None
+        for job in claimed:
+            running = Running(job)
+            self.held[job.id] = running
+            self.backlog.append(job.id)
+            self.stats.claimed += 1
+            self._emit("claimed", running, f"attempt {job.attempts}/{job.max_attempts}")
 
     def _queue_done(self, conn: sa.Connection) -> bool:
         if queue.has_runnable(conn, self.formats):
@@ -589,12 +673,7 @@ class Supervisor:
         self.connected = False
         self._close_listener()
         self._db_failures += 1
-        self._next_reconnect = time.monotonic() + backoff.delay(self.wait_policy_reconnect, self._db_failures)
-
-    @property
-    def wait_policy_reconnect(self) -> Any:
-        # the same policy object, capped so a restarted database is noticed quickly
-        return backoff.policy(min(self.settings.backoff_base, 0.5), min(self.settings.backoff_cap, 10.0))
+        self._next_reconnect = time.monotonic() + backoff.delay(self.reconnect_policy, self._db_failures)
 
     def _try_reconnect(self, now: float) -> None:
         if now < self._next_reconnect:
@@ -620,9 +699,7 @@ class Supervisor:
     def _finished(self) -> bool:
         if self._stopping:
             return not self.held or (not self.connected and self._gave_up_writing())
-        if self.options.until_empty and self._idle_since is not None and not self.held:
-            return True
-        return False
+        return bool(self.options.until_empty and self._idle_since is not None and not self.held)
 
     def _gave_up_writing(self) -> bool:
         # stopping with the database down: once the grace period and 30 s more are over,
@@ -631,29 +708,31 @@ class Supervisor:
             return False
         return self._force or time.monotonic() > self._stop_deadline + 30
 
-    def _stop_work(self, now: float) -> None:
+    def _release_backlog(self) -> None:
         while self.backlog:
             job_id = self.backlog.popleft()
             self.releases.append((job_id, self.held[job_id].job.token))
+
+    def _stop_work(self, now: float) -> None:
+        self._release_backlog()
         if self._force or (self._stop_deadline is not None and now > self._stop_deadline):
-            for slot in list(self.slots):
-                if slot is not None and slot.job_id is not None:
+            for slot in self._live():
+                if slot.jobs:
                     self._kill(slot, {"type": "Released", "message": "shutdown", "permanent": False})
 
     def _shutdown(self) -> None:
-        for slot in list(self.slots):
-            if slot is None:
-                continue
-            if slot.job_id is not None:
+        for slot in self._live():
+            if slot.jobs:
                 self._kill(slot, {"type": "Released", "message": "shutdown", "permanent": False})
             else:
                 self._retire(slot)
-        while self.backlog:
-            job_id = self.backlog.popleft()
-            self.releases.append((job_id, self.held[job_id].job.token))
-        if self.connected:
+        self._reap(timeout=5)
+        self._release_backlog()
+        if self.connected and self._outcomes_waiting():
             try:
-                self._flush()
+                with self.engine.begin() as conn:
+                    written = self._write(conn)
+                self._written(*written)
             except (DBAPIError, psycopg.Error) as exc:
                 log.warning("could not return %d job(s) to the queue (%s); they come back when their "
                             "lease expires", len(self.held), first_line(exc))

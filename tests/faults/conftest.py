@@ -46,14 +46,13 @@ class Workers:
         return (self.tmp_path / f"worker{n}.log").read_text(errors="replace")
 
     def children(self, proc: subprocess.Popen[bytes]) -> list[psutil.Process]:
-        """The job children (not multiprocessing's resource tracker)."""
+        """The job children: forked by multiprocessing's forkserver, a child of the worker."""
         out = []
         try:
-            for c in psutil.Process(proc.pid).children():
+            for helper in psutil.Process(proc.pid).children():
                 with contextlib.suppress(psutil.Error):
-                    cmd = " ".join(c.cmdline())
-                    if "resource_tracker" not in cmd and c.status() != psutil.STATUS_ZOMBIE:
-                        out.append(c)
+                    if "forkserver" in " ".join(helper.cmdline()):
+                        out += [c for c in helper.children() if c.status() != psutil.STATUS_ZOMBIE]
         except psutil.NoSuchProcess:
             pass
         return out
@@ -61,8 +60,9 @@ class Workers:
     def stop_all(self) -> None:
         for p in self.procs:
             if p.poll() is None:
-                for c in self.children(p):
-                    c.kill()
+                with contextlib.suppress(psutil.Error):
+                    for c in psutil.Process(p.pid).children(recursive=True):
+                        c.kill()
                 p.send_signal(signal.SIGKILL)
                 p.wait(10)
 

@@ -143,8 +143,8 @@ def test_sigterm_lets_running_jobs_finish_within_grace(clean_db: Engine, workers
                                                        tmp_path: Path) -> None:
     ids = enqueue_files(clean_db, make_files(tmp_path / "in", 6), fmt="test-sleep", options={"seconds": 1.5})
     proc = workers.start("-c", "2", env={"CADEXTRACT_GRACE_SECONDS": "20"})
-    wait_until(lambda: processing(clean_db) == 2)
-    time.sleep(0.3)
+    # running in a child, not only claimed (a claimed job not yet handed over goes back)
+    wait_until(lambda: sum(r.progress > 0 for r in job_rows(clean_db).values()) == 2)
     running = {r.id for r in job_rows(clean_db).values() if r.status == "processing"}
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0, workers.log()
