@@ -63,9 +63,7 @@ def _die_with_parent() -> None:
 def run(job: dict[str, Any], conn: Connection | None) -> tuple[Any, ...]:
     """Run one job; returns ("done", id, json, size) or ("error", id, error-dict)."""
     job_id = job["id"]
-    if conn is not None:
-        conn.send(("started", job_id))
-    last_sent = 0.0
+    last_sent = time.monotonic()  # the first progress report waits a period too
 
     def progress(percent: float, note: str | None = None) -> None:
         nonlocal last_sent

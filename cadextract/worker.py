@@ -307,16 +307,14 @@ class Supervisor:
         if slot.current != job_id:
             return  # not what this child is running (we gave up on it)
         running = self.held[job_id]
-        if kind == "started":
-            running.started = time.monotonic()
-            running.deadline = running.started + _timeout_for(running.job, self.settings)
-            return
         if kind == "progress":
             running.progress, running.note = msg[2], msg[3]
             return
         slot.jobs.popleft()
         slot.jobs_run += 1
         running.slot = None
+        if slot.jobs:
+            self._started(slot.jobs[0])  # the child goes straight on to the next one
         if running.fate == "cancel":
             self.cancels.append((job_id, running.job.token))
         elif running.fate == "drop":
@@ -423,6 +421,12 @@ class Supervisor:
                                   "message": f"used more than the {self.settings.memory_limit_mb} MB memory limit; "
                                              "the child was killed"})
 
+    def _started(self, job_id: uuid.UUID) -> None:
+        """The job is now its child's current one: its wall-clock limit starts."""
+        running = self.held[job_id]
+        running.started = time.monotonic()
+        running.deadline = running.started + _timeout_for(running.job, self.settings)
+
     def _slot_room(self, slot: Slot | None) -> int:
         if slot is None:
             return 0 if self._stopping else self.depth
@@ -466,6 +470,8 @@ class Supervisor:
                 self.backlog.popleft()
                 slot.jobs.append(job_id)
                 self.held[job_id].slot = slot
+                if len(slot.jobs) == 1:
+                    self._started(job_id)
 
     # -- decisions ----------------------------------------------------------------
 
