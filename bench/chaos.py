@@ -77,15 +77,24 @@ class Chaos:
         self.actions: dict[str, int] = {"kill_supervisor": 0, "kill_child": 0, "restart_db": 0}
 
     def cli(self, *argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "cadextract", *argv], env=self.env, cwd=REPO,
-                              capture_output=True, text=True, timeout=600)
+        return subprocess.run(
+            [sys.executable, "-m", "cadextract", *argv],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
 
     def start_worker(self) -> None:
         self.counter += 1
         out = open(self.logs / f"worker-{self.counter}.log", "wb")  # noqa: SIM115 - lives with the process
         proc = subprocess.Popen(
             [sys.executable, "-m", "cadextract", "work", "-c", str(self.args.concurrency)],
-            env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+            env=self.env,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
         self.workers.append(proc)
 
@@ -148,7 +157,9 @@ class Chaos:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=2)
@@ -174,8 +185,18 @@ def main() -> int:
     files.mkdir()
     for i in range(args.jobs):
         (files / f"job-{i:05d}.bin").write_text(f"chaos job {i} {random.random()}")
-    r = chaos.cli("submit", str(files), "-r", "--format", "test-sleep", "--max-retries", "50",
-                  "--option", f"seconds={args.job_seconds}", "--json")
+    r = chaos.cli(
+        "submit",
+        str(files),
+        "-r",
+        "--format",
+        "test-sleep",
+        "--max-retries",
+        "50",
+        "--option",
+        f"seconds={args.job_seconds}",
+        "--json",
+    )
     if r.returncode != 0:
         print(r.stderr)
         return 2
@@ -196,8 +217,9 @@ def main() -> int:
     while time.monotonic() < deadline:
         try:
             with engine.connect() as conn:
-                rows = conn.execute(sa.text(
-                    "SELECT status, count(*) FROM cadextract.extraction_jobs GROUP BY status")).all()
+                rows = conn.execute(
+                    sa.text("SELECT status, count(*) FROM cadextract.extraction_jobs GROUP BY status")
+                ).all()
             counts = {s: n for s, n in rows}
         except sa.exc.OperationalError:
             engine.dispose()
@@ -214,29 +236,54 @@ def main() -> int:
     with engine.connect() as conn:
         ids = {str(r.id) for r in conn.execute(sa.text("SELECT id FROM cadextract.extraction_jobs"))}
         lost = sum(1 for row in submitted if row["job_id"] not in ids)
-        duplicated = conn.execute(sa.text(
-            "SELECT count(*) FROM (SELECT job_id FROM public.chaos_result_writes GROUP BY job_id "
-            "HAVING count(*) > 1) d")).scalar_one()
-        stuck = conn.execute(sa.text(
-            "SELECT count(*) FROM cadextract.extraction_jobs WHERE status IN ('pending', 'processing')"
-        )).scalar_one()
-        final = dict(conn.execute(sa.text(
-            "SELECT status, count(*) FROM cadextract.extraction_jobs GROUP BY status")).all())
+        duplicated = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM (SELECT job_id FROM public.chaos_result_writes GROUP BY job_id "
+                "HAVING count(*) > 1) d"
+            )
+        ).scalar_one()
+        stuck = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM cadextract.extraction_jobs WHERE status IN ('pending', 'processing')"
+            )
+        ).scalar_one()
+        final = dict(
+            conn.execute(
+                sa.text("SELECT status, count(*) FROM cadextract.extraction_jobs GROUP BY status")
+            ).all()
+        )
         results = conn.execute(sa.text("SELECT count(*) FROM cadextract.extraction_results")).scalar_one()
-        completed_without_result = conn.execute(sa.text(
-            "SELECT count(*) FROM cadextract.extraction_jobs j WHERE status = 'completed' AND NOT EXISTS "
-            "(SELECT 1 FROM cadextract.extraction_results r WHERE r.job_id = j.id)")).scalar_one()
-        errors = dict(conn.execute(sa.text(
-            "SELECT e->>'type', count(*) FROM cadextract.extraction_jobs, jsonb_array_elements(errors) e "
-            "GROUP BY 1")).all())
-        attempts = conn.execute(sa.text(
-            "SELECT max(attempts), sum(attempts) FROM cadextract.extraction_jobs")).one()
+        completed_without_result = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM cadextract.extraction_jobs j WHERE status = 'completed' AND NOT EXISTS "
+                "(SELECT 1 FROM cadextract.extraction_results r WHERE r.job_id = j.id)"
+            )
+        ).scalar_one()
+        errors = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT e->>'type', count(*) "
+                    "FROM cadextract.extraction_jobs, jsonb_array_elements(errors) e GROUP BY 1"
+                )
+            ).all()
+        )
+        attempts = conn.execute(
+            sa.text("SELECT max(attempts), sum(attempts) FROM cadextract.extraction_jobs")
+        ).one()
     figures = {
-        "lost": lost, "duplicated": duplicated, "stuck": stuck,
-        "final_states": final, "results": results, "completed_without_result": completed_without_result,
-        "actions": chaos.actions, "errors_recorded": errors,
-        "max_attempts_used": attempts[0], "total_attempts": attempts[1],
-        "jobs": len(submitted), "workers": args.workers, "concurrency": args.concurrency,
+        "lost": lost,
+        "duplicated": duplicated,
+        "stuck": stuck,
+        "final_states": final,
+        "results": results,
+        "completed_without_result": completed_without_result,
+        "actions": chaos.actions,
+        "errors_recorded": errors,
+        "max_attempts_used": attempts[0],
+        "total_attempts": attempts[1],
+        "jobs": len(submitted),
+        "workers": args.workers,
+        "concurrency": args.concurrency,
         "duration_s": args.duration,
     }
     print(json.dumps(figures, indent=2, default=str))

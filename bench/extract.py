@@ -57,7 +57,10 @@ def bare_pdf(path: Path, ref: dict[str, Any]) -> None:
 
 
 BARE: dict[str, Callable[[Path, dict[str, Any]], None]] = {
-    "dxf": bare_dxf, "ifc": bare_ifc, "step": bare_step, "pdf": bare_pdf,
+    "dxf": bare_dxf,
+    "ifc": bare_ifc,
+    "step": bare_step,
+    "pdf": bare_pdf,
 }
 
 
@@ -71,7 +74,9 @@ def median_time(fn: Callable[[], object], repeat: int) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--format", action="append", help="only these formats")
@@ -105,7 +110,9 @@ def main() -> int:
         print(f"{rel:60s} bare {bare:8.4f}s  extract {ours:8.4f}s  x{ours / bare:6.2f}", flush=True)
 
     print()
-    print(f"{'format':6s} {'files':>5s} {'bare s':>9s} {'extract s':>10s} {'ratio':>6s} {'median ratio':>13s}")
+    print(
+        f"{'format':6s} {'files':>5s} {'bare s':>9s} {'extract s':>10s} {'ratio':>6s} {'median ratio':>13s}"
+    )
     summary = {}
     for fmt in BARE:
         sel = [r for r in rows if r["format"] == fmt]
@@ -114,8 +121,13 @@ def main() -> int:
         bare = sum(r["bare_s"] for r in sel)
         ours = sum(r["extract_s"] for r in sel)
         med = statistics.median(r["ratio"] for r in sel)
-        summary[fmt] = {"files": len(sel), "bare_s": bare, "extract_s": ours, "ratio": ours / bare,
-                        "median_ratio": med}
+        summary[fmt] = {
+            "files": len(sel),
+            "bare_s": bare,
+            "extract_s": ours,
+            "ratio": ours / bare,
+            "median_ratio": med,
+        }
         print(f"{fmt:6s} {len(sel):5d} {bare:9.3f} {ours:10.3f} {ours / bare:6.2f} {med:13.2f}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
+import contextlib
 import json
 import multiprocessing
 import os
@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +72,9 @@ class Bench:
     def enqueue(self, paths: list[Path], fmt: str = "noop") -> None:
         cands = files.collect(paths, recursive=False, forced_format=fmt)
         digests = files.hash_all(cands)
-        jobs = [queue.NewJob(path=str(c.path), size=c.size, sha256=digests[c.path], format=fmt) for c in cands]
+        jobs = [
+            queue.NewJob(path=str(c.path), size=c.size, sha256=digests[c.path], format=fmt) for c in cands
+        ]
         with self.engine.begin() as conn:
             queue.enqueue(conn, jobs)
 
@@ -83,8 +84,14 @@ class Bench:
             conn.execute(sa.text("CHECKPOINT"))
 
     def cli(self, *argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "cadextract", *argv], env=self.env, cwd=REPO,
-                              capture_output=True, text=True, timeout=3600)
+        return subprocess.run(
+            [sys.executable, "-m", "cadextract", *argv],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
 
     # -- throughput -------------------------------------------------------------------
 
@@ -97,9 +104,12 @@ class Bench:
         wall = time.perf_counter() - t0
         assert r.returncode == 0, r.stderr
         with self.engine.connect() as conn:
-            row = conn.execute(sa.text(
-                f"SELECT count(*) FILTER (WHERE status = 'completed') AS done, "
-                f"EXTRACT(EPOCH FROM max(completed_at) - min(started_at)) AS span FROM {JOBS}")).one()
+            row = conn.execute(
+                sa.text(
+                    f"SELECT count(*) FILTER (WHERE status = 'completed') AS done, "
+                    f"EXTRACT(EPOCH FROM max(completed_at) - min(started_at)) AS span FROM {JOBS}"
+                )
+            ).one()
         assert row.done == n, row
         return {"jobs_per_s": n / float(row.span), "wall_jobs_per_s": n / wall}
 
@@ -113,8 +123,10 @@ class Bench:
                 table.setdefault(key, []).append(figures["jobs_per_s"])
                 table.setdefault(key + " (incl. start-up)", []).append(figures["wall_jobs_per_s"])
                 log(f"{key}: {figures}")
-        for name, fn in (("pgqueuer (asyncpg) 2 procs x batch 10", run_pgqueuer),
-                         ("procrastinate 2 procs x concurrency 10", run_procrastinate)):
+        for name, fn in (
+            ("pgqueuer (asyncpg) 2 procs x batch 10", run_pgqueuer),
+            ("procrastinate 2 procs x concurrency 10", run_procrastinate),
+        ):
             for _ in range(runs):
                 try:
                     rate = fn(self.url, n)
@@ -123,15 +135,20 @@ class Bench:
                     break
                 table.setdefault(name, []).append(rate)
                 log(f"{name}: {rate:.0f} jobs/s")
-        self.results["throughput"] = {k: {"runs": v, "median": statistics.median(v)} for k, v in table.items()}
+        self.results["throughput"] = {
+            k: {"runs": v, "median": statistics.median(v)} for k, v in table.items()
+        }
 
     # -- pickup latency ---------------------------------------------------------------
 
     def latency(self) -> None:
         self.reset()
         paths = self.files(self.args.latency_samples, "lat")
-        worker = subprocess.Popen([sys.executable, "-m", "cadextract", "work", "-c", "1", "-q"],
-                                  env={**self.env, "CADEXTRACT_POLL_SECONDS": "5"}, cwd=REPO)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "cadextract", "work", "-c", "1", "-q"],
+            env={**self.env, "CADEXTRACT_POLL_SECONDS": "5"},
+            cwd=REPO,
+        )
         try:
             time.sleep(3)  # idle and listening
             for p in paths:
@@ -140,8 +157,9 @@ class Bench:
             deadline = time.time() + 60
             while time.time() < deadline:
                 with self.engine.connect() as conn:
-                    left = conn.execute(sa.text(f"SELECT count(*) FROM {JOBS} WHERE status <> 'completed'")
-                                        ).scalar_one()
+                    left = conn.execute(
+                        sa.text(f"SELECT count(*) FROM {JOBS} WHERE status <> 'completed'")
+                    ).scalar_one()
                 if left == 0:
                     break
                 time.sleep(0.2)
@@ -149,12 +167,21 @@ class Bench:
             worker.terminate()
             worker.wait(30)
         with self.engine.connect() as conn:
-            ms = [float(r[0]) * 1000 for r in conn.execute(sa.text(
-                f"SELECT EXTRACT(EPOCH FROM started_at - created_at) FROM {JOBS} WHERE started_at IS NOT NULL"))]
+            ms = [
+                float(r[0]) * 1000
+                for r in conn.execute(
+                    sa.text(
+                        f"SELECT EXTRACT(EPOCH FROM started_at - created_at) FROM {JOBS} "
+                        "WHERE started_at IS NOT NULL"
+                    )
+                )
+            ]
         ms.sort()
         self.results["latency_ms"] = {
-            "samples": len(ms), "median": statistics.median(ms),
-            "p99": ms[min(len(ms) - 1, int(len(ms) * 0.99))], "max": ms[-1],
+            "samples": len(ms),
+            "median": statistics.median(ms),
+            "p99": ms[min(len(ms) - 1, int(len(ms) * 0.99))],
+            "max": ms[-1],
         }
         log(f"latency: {self.results['latency_ms']}")
 
@@ -162,15 +189,17 @@ class Bench:
 
     def submit(self) -> None:
         n = self.args.jobs
-        paths = self.files(n, "submit")
+        self.files(n, "submit")
         rates, db_parts, raw_parts, cli_rates = [], [], [], []
         for _ in range(self.args.runs):
             self.reset()
             t0 = time.perf_counter()
             cands = files.collect([self.work / "submit"], recursive=True, forced_format="noop")
             digests = files.hash_all(cands)
-            jobs = [queue.NewJob(path=str(c.path), size=c.size, sha256=digests[c.path], format="noop")
-                    for c in cands]
+            jobs = [
+                queue.NewJob(path=str(c.path), size=c.size, sha256=digests[c.path], format="noop")
+                for c in cands
+            ]
             t1 = time.perf_counter()
             with self.engine.begin() as conn:
                 queue.enqueue(conn, jobs)
@@ -183,9 +212,13 @@ class Bench:
             with self.engine.begin() as conn:
                 raw = conn.connection.driver_connection
                 assert raw is not None
-                with raw.cursor() as cur, cur.copy(
-                        f"COPY {JOBS} (path, size, sha256, format, priority, max_attempts, options) FROM STDIN"
-                ) as copy:
+                with (
+                    raw.cursor() as cur,
+                    cur.copy(
+                        f"COPY {JOBS} (path, size, sha256, format, priority, max_attempts, options) "
+                        "FROM STDIN"
+                    ) as copy,
+                ):
                     for j in jobs:
                         copy.write_row((j.path, j.size, j.sha256, j.format, 0, 4, "{}"))
             raw_parts.append(time.perf_counter() - t3)
@@ -221,7 +254,8 @@ class Bench:
         self.reset()
         t = time.perf_counter()
         with self.engine.begin() as conn:
-            conn.execute(sa.text(f"""
+            conn.execute(
+                sa.text(f"""
                 INSERT INTO {JOBS} (path, size, sha256, format, status, attempts, started_at, completed_at,
                                     updated_at, created_at, last_error_type, last_error_message, batch)
                 SELECT '/data/old/' || g || '.dxf', 1000, md5(g::text) || md5((g + 1)::text), 'dxf',
@@ -230,18 +264,24 @@ class Bench:
                        now() - interval '40 days',
                        CASE WHEN g % 50 = 0 THEN 'CorruptFile' END, CASE WHEN g % 50 = 0 THEN 'bad' END,
                        'old-' || (g / 10000)
-                FROM generate_series(1, :n) g"""), {"n": rows})
+                FROM generate_series(1, :n) g"""),
+                {"n": rows},
+            )
         fill_s = time.perf_counter() - t
         self.checkpoint()
         full = [self.cadextract_run_keep(self.args.jobs, self.args.prefetch[-1])]
         timings: dict[str, float] = {}
         with self.engine.connect() as conn:
-            some = str(conn.execute(sa.text(f"SELECT id FROM {JOBS} OFFSET :o LIMIT 1"),
-                                    {"o": rows // 2}).scalar_one())
+            some = str(
+                conn.execute(
+                    sa.text(f"SELECT id FROM {JOBS} OFFSET :o LIMIT 1"), {"o": rows // 2}
+                ).scalar_one()
+            )
             checks = {
                 "status (summary)": lambda: queue.summary(conn),
-                "jobs --status failed --limit 50":
-                    lambda: queue.list_jobs(conn, queue.JobFilter(statuses=["failed"]), limit=50),
+                "jobs --status failed --limit 50": lambda: queue.list_jobs(
+                    conn, queue.JobFilter(statuses=["failed"]), limit=50
+                ),
                 "watch refresh (all its queries)": lambda: queue.dashboard(conn),
                 "status <8-char id prefix>": lambda: queue.resolve(conn, some[:8]),
             }
@@ -266,10 +306,15 @@ class Bench:
                 break
         purge_s = time.perf_counter() - t
         self.results["bigtable"] = {
-            "finished_rows": rows, "fill_s": fill_s,
-            "claim_jobs_per_s_empty": empty[0], "claim_jobs_per_s_with_rows": full[0],
-            "ratio": full[0] / empty[0], "query_ms": timings,
-            "purge_rows": removed, "purge_rows_per_s": removed / purge_s, "purge_longest_batch_s": longest,
+            "finished_rows": rows,
+            "fill_s": fill_s,
+            "claim_jobs_per_s_empty": empty[0],
+            "claim_jobs_per_s_with_rows": full[0],
+            "ratio": full[0] / empty[0],
+            "query_ms": timings,
+            "purge_rows": removed,
+            "purge_rows_per_s": removed / purge_s,
+            "purge_longest_batch_s": longest,
         }
         log(f"bigtable: {self.results['bigtable']}")
 
@@ -280,9 +325,13 @@ class Bench:
         r = self.cli("work", "-c", "2", "--until-empty", "--prefetch", str(prefetch), "-q")
         assert r.returncode == 0, r.stderr
         with self.engine.connect() as conn:
-            row = conn.execute(sa.text(
-                f"SELECT count(*) AS done, EXTRACT(EPOCH FROM max(completed_at) - min(started_at)) AS span "
-                f"FROM {JOBS} WHERE path LIKE :p AND status = 'completed'"), {"p": str(self.work / "tp") + "/%"}
+            row = conn.execute(
+                sa.text(
+                    "SELECT count(*) AS done, "
+                    "EXTRACT(EPOCH FROM max(completed_at) - min(started_at)) AS span "
+                    f"FROM {JOBS} WHERE path LIKE :p AND status = 'completed'"
+                ),
+                {"p": str(self.work / "tp") + "/%"},
             ).one()
         assert row.done == n, row
         return n / float(row.span)
@@ -293,8 +342,22 @@ class Bench:
         n = self.args.memory_jobs
         self.reset()
         self.enqueue(self.files(n, "mem"))
-        proc = subprocess.Popen([sys.executable, "-m", "cadextract", "work", "-c", "2", "--until-empty",
-                                 "--prefetch", str(self.args.prefetch[-1]), "-q"], env=self.env, cwd=REPO)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cadextract",
+                "work",
+                "-c",
+                "2",
+                "--until-empty",
+                "--prefetch",
+                str(self.args.prefetch[-1]),
+                "-q",
+            ],
+            env=self.env,
+            cwd=REPO,
+        )
         ps = psutil.Process(proc.pid)
         samples: list[tuple[int, float]] = []
         child_max = 0.0
@@ -306,14 +369,16 @@ class Bench:
             except psutil.Error:
                 break
             with self.engine.connect() as conn:
-                done = conn.execute(sa.text(f"SELECT count(*) FROM {JOBS} WHERE status = 'completed'")
-                                    ).scalar_one()
+                done = conn.execute(
+                    sa.text(f"SELECT count(*) FROM {JOBS} WHERE status = 'completed'")
+                ).scalar_one()
             samples.append((done, rss))
             time.sleep(1)
         proc.wait()
         warm = [rss for done, rss in samples if done >= n * 0.1]
         self.results["memory"] = {
-            "jobs": n, "supervisor_rss_mb_at_10pct": warm[0] if warm else None,
+            "jobs": n,
+            "supervisor_rss_mb_at_10pct": warm[0] if warm else None,
             "supervisor_rss_mb_end": warm[-1] if warm else None,
             "supervisor_rss_mb_max": max(warm) if warm else None,
             "child_rss_mb_max": child_max,
@@ -330,20 +395,17 @@ def _asyncpg_dsn(url: str) -> str:
 
 
 def run_pgqueuer(url: str, n: int) -> float:
-    import asyncpg  # noqa: F401
+    import asyncpg
     import pgqueuer  # noqa: F401
 
     async def setup() -> None:
-        import asyncpg
         from pgqueuer.db import AsyncpgDriver
         from pgqueuer.queries import Queries
 
         conn = await asyncpg.connect(_asyncpg_dsn(url))
         q = Queries(AsyncpgDriver(conn))
-        try:
+        with contextlib.suppress(Exception):  # already installed
             await q.install()
-        except Exception:  # already installed
-            pass
         await conn.execute("TRUNCATE pgqueuer, pgqueuer_log")
         await q.enqueue(["noop"] * n, [None] * n, [0] * n)
         await conn.execute("VACUUM ANALYZE pgqueuer")
@@ -380,12 +442,11 @@ def run_procrastinate(url: str, n: int) -> float:
     async def setup() -> None:
         app = _procrastinate_app(url)
         async with app.open_async():
-            try:
+            with contextlib.suppress(Exception):  # already there
                 await app.schema_manager.apply_schema_async()
-            except Exception:  # already there
-                pass
             await app.job_manager.connector.execute_query_async(
-                "TRUNCATE procrastinate_jobs, procrastinate_events CASCADE")
+                "TRUNCATE procrastinate_jobs, procrastinate_events CASCADE"
+            )
             await app.tasks["noop"].batch_defer_async(*[{} for _ in range(n)])
 
     assert procrastinate
@@ -433,26 +494,44 @@ def _count_done(url: str) -> int:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         has_pgq = conn.execute(sa.text("SELECT to_regclass('pgqueuer_log') IS NOT NULL")).scalar()
-        pgq = conn.execute(sa.text(
-            "SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'")).scalar() if has_pgq else 0
+        pgq = (
+            conn.execute(sa.text("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'")).scalar()
+            if has_pgq
+            else 0
+        )
         has_pro = conn.execute(sa.text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")).scalar()
-        pro = conn.execute(sa.text(
-            "SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'")).scalar() if has_pro else 0
+        pro = (
+            conn.execute(
+                sa.text("SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'")
+            ).scalar()
+            if has_pro
+            else 0
+        )
     engine.dispose()
     return int(pgq or 0) + int(pro or 0)
 
 
 def machine() -> dict[str, Any]:
     return {
-        "cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "python": platform.python_version(), "platform": platform.platform(),
-        "cpu": next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name")), "?"),
+        "cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "?",
+        ),
     }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database-url")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=10_000)

@@ -79,8 +79,16 @@ def run(job: dict[str, Any], conn: Connection | None) -> tuple[Any, ...]:
     except registry.UnknownFormat as exc:
         return ("error", job_id, error_dict(exc, permanent=True, error_type="UnknownFormat"))
     except MemoryError as exc:
-        return ("error", job_id, error_dict(exc, permanent=True, error_type="MemoryLimit",
-                                            message="the job ran out of memory (memory limit)"))
+        return (
+            "error",
+            job_id,
+            error_dict(
+                exc,
+                permanent=True,
+                error_type="MemoryLimit",
+                message="the job ran out of memory (memory limit)",
+            ),
+        )
     except Exception as exc:
         # unexpected: retried (it may be the machine, not the file), traceback kept
         return ("error", job_id, error_dict(exc, permanent=False, with_traceback=True))

@@ -125,8 +125,12 @@ def root(
     ctx: typer.Context,
     database_url: Annotated[
         str | None,
-        typer.Option("--database-url", envvar="CADEXTRACT_DATABASE_URL", show_envvar=True,
-                     help="PostgreSQL URL; default: the embedded server in CADEXTRACT_HOME."),
+        typer.Option(
+            "--database-url",
+            envvar="CADEXTRACT_DATABASE_URL",
+            show_envvar=True,
+            help="PostgreSQL URL; default: the embedded server in CADEXTRACT_HOME.",
+        ),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
@@ -184,8 +188,15 @@ def _submit(
     user = _user()
     new_jobs = [
         queue.NewJob(
-            path=str(c.path), size=c.size, sha256=digests[c.path], format=c.format or "",
-            priority=priority, max_attempts=retries + 1, options=options, batch=batch, submitted_by=user,
+            path=str(c.path),
+            size=c.size,
+            sha256=digests[c.path],
+            format=c.format or "",
+            priority=priority,
+            max_attempts=retries + 1,
+            options=options,
+            batch=batch,
+            submitted_by=user,
         )
         for c in good
     ]
@@ -199,8 +210,14 @@ def _hash_progress(enabled: bool, good: list[files.Candidate]) -> Iterator[Any]:
     if not enabled or not err.is_terminal:
         yield None
         return
-    with Progress(TextColumn("hashing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, transient=True) as progress:
+    with Progress(
+        TextColumn("hashing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
         task = progress.add_task("hash", total=sum(c.size for c in good))
         yield lambda c: progress.advance(task, c.size)
 
@@ -219,7 +236,9 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Queue files already ext
 PriorityOpt = Annotated[int, typer.Option("--priority", "-p", help="Higher runs first.")]
 RetriesOpt = Annotated[int | None, typer.Option("--max-retries", help="Retries after the first attempt [3].")]
 BatchOpt = Annotated[str | None, typer.Option("--batch", "-b", help="Batch label (default: a timestamp).")]
-OptionOpt = Annotated[list[str] | None, typer.Option("--option", "-o", help="Job option KEY=VALUE (repeatable).")]
+OptionOpt = Annotated[
+    list[str] | None, typer.Option("--option", "-o", help="Job option KEY=VALUE (repeatable).")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
@@ -244,8 +263,15 @@ def submit(
     state = _state(ctx)
     with user_errors():
         outcomes, skipped = _submit(
-            state, paths, recursive=recursive, fmt=fmt, force=force, priority=priority,
-            max_retries=max_retries, batch=batch or _default_batch(), options=_parse_options(option),
+            state,
+            paths,
+            recursive=recursive,
+            fmt=fmt,
+            force=force,
+            priority=priority,
+            max_retries=max_retries,
+            batch=batch or _default_batch(),
+            options=_parse_options(option),
             show_progress=not as_json,
         )
     if as_json:
@@ -258,8 +284,13 @@ def submit(
 
 def _submit_json(outcomes: list[queue.Enqueued], skipped: list[tuple[str, str]]) -> list[dict[str, Any]]:
     rows = [
-        {"path": o.job.path, "format": o.job.format, "job_id": str(o.job_id) if o.job_id else None,
-         "queued": o.skipped_reason is None, "reason": o.skipped_reason}
+        {
+            "path": o.job.path,
+            "format": o.job.format,
+            "job_id": str(o.job_id) if o.job_id else None,
+            "queued": o.skipped_reason is None,
+            "reason": o.skipped_reason,
+        }
         for o in outcomes
     ]
     rows += [{"path": p, "format": None, "job_id": None, "queued": False, "reason": r} for p, r in skipped]
@@ -312,8 +343,15 @@ def _work(
         level = logging.WARNING if e.kind in ("failed", "lost") else logging.INFO
         if e.kind == "claimed":
             level = logging.DEBUG
-        log.log(level, "%-9s %s %-4s %s%s", e.kind, views.short_id(e.job_id), e.format, e.path,
-                f"  ({e.detail})" if e.detail else "")
+        log.log(
+            level,
+            "%-9s %s %-4s %s%s",
+            e.kind,
+            views.short_id(e.job_id),
+            e.format,
+            e.path,
+            f"  ({e.detail})" if e.detail else "",
+        )
 
     def reconnect() -> Engine:
         # the embedded server may itself have died: start it again
@@ -322,8 +360,11 @@ def _work(
         return engine
 
     options = worker.Options(
-        concurrency=concurrency, until_empty=until_empty, wait_for_retries=wait_for_retries,
-        prefetch=prefetch, formats=formats,
+        concurrency=concurrency,
+        until_empty=until_empty,
+        wait_for_retries=wait_for_retries,
+        prefetch=prefetch,
+        formats=formats,
     )
     sup = worker.Supervisor(engine, settings, options, on_event=on_event, reconnect=reconnect)
     restore = worker.install_signal_handlers(sup)
@@ -337,8 +378,11 @@ def _work(
                     now = time.monotonic()
                     if now - last >= 0.25:
                         last = now
-                        display.update(views.work_view(s.snapshot(), s.stats, elapsed=now - s.started_at,
-                                                       connected=s.connected))
+                        display.update(
+                            views.work_view(
+                                s.snapshot(), s.stats, elapsed=now - s.started_at, connected=s.connected
+                            )
+                        )
 
                 sup.on_tick = on_tick
                 stats = sup.run()
@@ -353,8 +397,13 @@ def _work(
 def work(
     ctx: typer.Context,
     concurrency: ConcurrencyOpt = 2,
-    until_empty: Annotated[bool, typer.Option("--until-empty", help="Exit when nothing is runnable.")] = False,
-    prefetch: Annotated[int, typer.Option(help="Jobs claimed ahead of free slots (tiny files).")] = 0,
+    until_empty: Annotated[
+        bool, typer.Option("--until-empty", help="Exit when nothing is runnable.")
+    ] = False,
+    prefetch: Annotated[
+        int,
+        typer.Option(min=0, max=256, help="Jobs queued in each child beyond the one it runs (tiny files)."),
+    ] = 0,
     fmt: Annotated[list[str] | None, typer.Option("--format", "-f", help="Only these formats.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
@@ -368,10 +417,20 @@ def work(
         formats = _split(fmt) or None
         for f in formats or []:
             registry.get(f)
-        stats = _work(state, concurrency=concurrency, until_empty=until_empty, wait_for_retries=False,
-                      prefetch=prefetch, formats=formats, live=live)
-    err.print(f"completed {stats.completed}, failed {stats.failed}, retrying {stats.retried}, "
-              f"cancelled {stats.cancelled}, returned {stats.released}", highlight=False)
+        stats = _work(
+            state,
+            concurrency=concurrency,
+            until_empty=until_empty,
+            wait_for_retries=False,
+            prefetch=prefetch,
+            formats=formats,
+            live=live,
+        )
+    err.print(
+        f"completed {stats.completed}, failed {stats.failed}, retrying {stats.retried}, "
+        f"cancelled {stats.cancelled}, returned {stats.released}",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -401,33 +460,61 @@ def run(
     with user_errors():
         _configure_logging(quiet, verbose, log_file)
         outcomes, skipped = _submit(
-            state, paths, recursive=recursive, fmt=fmt, force=force, priority=priority,
-            max_retries=max_retries, batch=label, options=_parse_options(option), show_progress=not quiet,
+            state,
+            paths,
+            recursive=recursive,
+            fmt=fmt,
+            force=force,
+            priority=priority,
+            max_retries=max_retries,
+            batch=label,
+            options=_parse_options(option),
+            show_progress=not quiet,
         )
         logging.getLogger("cadextract").info("%s", views.submit_counts(outcomes, skipped).plain)
-        stats = _work(state, concurrency=concurrency, until_empty=True, wait_for_retries=True, prefetch=0,
-                      formats=None, live=out.is_terminal and not quiet)
+        _work(
+            state,
+            concurrency=concurrency,
+            until_empty=True,
+            wait_for_retries=True,
+            prefetch=0,
+            formats=None,
+            live=out.is_terminal and not quiet,
+        )
         ids = [o.job_id for o in outcomes if o.job_id is not None]
         with state.engine().connect() as conn:
             final = queue.statuses(conn, ids)
     summary = _run_summary(label, outcomes, skipped, final, time.monotonic() - started)
     if report is not None:
         report.write_text(json.dumps(summary, indent=2) + "\n")
-    line = (f"run {label}: {summary['completed']} completed, {summary['failed']} failed, "
-            f"{summary['cancelled']} cancelled, {summary['unfinished']} unfinished, "
-            f"{len(skipped)} not submittable, in {summary['seconds']:.1f}s")
+    line = (
+        f"run {label}: {summary['completed']} completed, {summary['failed']} failed, "
+        f"{summary['cancelled']} cancelled, {summary['unfinished']} unfinished, "
+        f"{len(skipped)} not submittable, in {summary['seconds']:.1f}s"
+    )
     err.print(line, highlight=False)
     if summary["failed"] or summary["cancelled"] or summary["unfinished"]:
         raise typer.Exit(JOBS_FAILED)
 
 
-def _run_summary(label: str, outcomes: list[queue.Enqueued], skipped: list[tuple[str, str]],
-                 final: dict[uuid.UUID, str], seconds: float) -> dict[str, Any]:
+def _run_summary(
+    label: str,
+    outcomes: list[queue.Enqueued],
+    skipped: list[tuple[str, str]],
+    final: dict[uuid.UUID, str],
+    seconds: float,
+) -> dict[str, Any]:
     files_out = []
     for o in outcomes:
         status = final.get(o.job_id, "missing") if o.job_id else "missing"
-        files_out.append({"path": o.job.path, "job_id": str(o.job_id) if o.job_id else None,
-                          "status": status, "queued_now": o.skipped_reason is None})
+        files_out.append(
+            {
+                "path": o.job.path,
+                "job_id": str(o.job_id) if o.job_id else None,
+                "status": status,
+                "queued_now": o.skipped_reason is None,
+            }
+        )
     counts = {s: sum(1 for f in files_out if f["status"] == s) for s in ("completed", "failed", "cancelled")}
     return {
         "batch": label,
@@ -447,7 +534,9 @@ def _run_summary(label: str, outcomes: list[queue.Enqueued], skipped: list[tuple
 @app.command()
 def status(
     ctx: typer.Context,
-    job: Annotated[str | None, typer.Argument(help="Job id or unique prefix; omit for the queue summary.")] = None,
+    job: Annotated[
+        str | None, typer.Argument(help="Job id or unique prefix; omit for the queue summary.")
+    ] = None,
     batch: Annotated[str | None, typer.Option("--batch", "-b", help="Summary of one batch.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -554,20 +643,26 @@ def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for raw in values or [] for v in raw.split(",") if v.strip()]
 
 
-def _filter(status: list[str] | None, fmt: list[str] | None, batch: str | None, since: str | None,
-            path: str | None) -> queue.JobFilter:
+def _filter(
+    status: list[str] | None, fmt: list[str] | None, batch: str | None, since: str | None, path: str | None
+) -> queue.JobFilter:
     statuses = _split(status)
     bad = [s for s in statuses if s not in views.STATUS_STYLE]
     if bad:
         raise Failed(f"unknown status {bad[0]!r}; use {', '.join(views.STATUS_STYLE)}", USAGE)
-    return queue.JobFilter(statuses=statuses, formats=_split(fmt), batch=batch, since=_since(since),
-                           path_glob=path)
+    return queue.JobFilter(
+        statuses=statuses, formats=_split(fmt), batch=batch, since=_since(since), path_glob=path
+    )
 
 
-StatusFilter = Annotated[list[str] | None, typer.Option("--status", "-s", help="pending, processing, ... (comma list).")]
+StatusFilter = Annotated[
+    list[str] | None, typer.Option("--status", "-s", help="pending, processing, ... (comma list).")
+]
 FormatFilter = Annotated[list[str] | None, typer.Option("--format", "-f", help="dxf, pdf, ifc, step.")]
 BatchFilter = Annotated[str | None, typer.Option("--batch", "-b", help="Batch label.")]
-SinceFilter = Annotated[str | None, typer.Option("--since", help="Created within (30m, 2d) or since ISO time.")]
+SinceFilter = Annotated[
+    str | None, typer.Option("--since", help="Created within (30m, 2d) or since ISO time.")
+]
 PathFilter = Annotated[str | None, typer.Option("--path", help="Glob on the file path (e.g. '*.dxf').")]
 
 
@@ -582,7 +677,9 @@ def jobs(
     sort: Annotated[str, typer.Option(help="created, updated, priority, path, status.")] = "created",
     limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="0 = no limit.")] = 50,
     as_json: JsonOpt = False,
-    ids: Annotated[bool, typer.Option("--ids", help="Only ids, one per line (pipe into cancel/retry).")] = False,
+    ids: Annotated[
+        bool, typer.Option("--ids", help="Only ids, one per line (pipe into cancel/retry).")
+    ] = False,
 ) -> None:
     """List jobs, newest first, with filters."""
     state = _state(ctx)
@@ -629,15 +726,20 @@ def cancel(
     if as_json:
         print(json.dumps({k: [str(i) for i in v] for k, v in done.items()}, indent=2))
     else:
-        err.print(f"cancelled {len(done['cancelled'])}, cancel requested for {len(done['requested'])} running, "
-                  f"{len(done['finished'])} already finished", highlight=False)
+        err.print(
+            f"cancelled {len(done['cancelled'])}, cancel requested for {len(done['requested'])} running, "
+            f"{len(done['finished'])} already finished",
+            highlight=False,
+        )
 
 
 @app.command()
 def retry(
     ctx: typer.Context,
     job_ids: Annotated[list[str] | None, typer.Argument(help="Ids or prefixes ('-' reads stdin).")] = None,
-    failed: Annotated[bool, typer.Option("--failed", help="Every failed job (with --batch: of that batch).")] = False,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Every failed job (with --batch: of that batch).")
+    ] = False,
     batch: BatchFilter = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -649,22 +751,30 @@ def retry(
         with state.engine().begin() as conn:
             ids = _ids_from(conn, job_ids or [])
             if failed:
-                ids += [j.id for j in queue.list_jobs(conn, queue.JobFilter(statuses=["failed"], batch=batch),
-                                                      limit=None)]
+                ids += [
+                    j.id
+                    for j in queue.list_jobs(
+                        conn, queue.JobFilter(statuses=["failed"], batch=batch), limit=None
+                    )
+                ]
             back = queue.retry(conn, ids)
     if as_json:
         print(json.dumps({"retried": [str(i) for i in back]}))
     else:
-        err.print(f"retrying {len(back)} job(s); {len(ids) - len(back)} were not failed or cancelled",
-                  highlight=False)
+        err.print(
+            f"retrying {len(back)} job(s); {len(ids) - len(back)} were not failed or cancelled",
+            highlight=False,
+        )
 
 
 @app.command()
 def purge(
     ctx: typer.Context,
     older_than: Annotated[str, typer.Option("--older-than", help="Age, e.g. 30d, 12h.")],
-    status: Annotated[list[str] | None, typer.Option("--status", "-s",
-                      help="Finished states to purge [completed,failed,cancelled].")] = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option("--status", "-s", help="Finished states to purge [completed,failed,cancelled]."),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, delete nothing.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -680,7 +790,9 @@ def purge(
         started = time.monotonic()
         if dry_run:
             with engine.connect() as conn:
-                removed = queue.count_purgeable(conn, older_than_seconds=age.total_seconds(), statuses=statuses)
+                removed = queue.count_purgeable(
+                    conn, older_than_seconds=age.total_seconds(), statuses=statuses
+                )
         else:
             removed = 0
             while True:
@@ -694,8 +806,10 @@ def purge(
         print(json.dumps({"dry_run": dry_run, "jobs": removed, "seconds": round(seconds, 3)}))
     else:
         verb = "would delete" if dry_run else "deleted"
-        err.print(f"{verb} {removed} job(s) older than {older_than} ({', '.join(statuses)}) in {seconds:.1f}s",
-                  highlight=False)
+        err.print(
+            f"{verb} {removed} job(s) older than {older_than} ({', '.join(statuses)}) in {seconds:.1f}s",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -723,8 +837,9 @@ def watch(
             return
         try:
             if out.is_terminal:
-                with Live(views.dashboard_view(read(), batch=batch), console=out, screen=True,
-                          auto_refresh=False) as live:
+                with Live(
+                    views.dashboard_view(read(), batch=batch), console=out, screen=True, auto_refresh=False
+                ) as live:
                     while True:
                         time.sleep(interval)
                         live.update(views.dashboard_view(read(), batch=batch), refresh=True)
@@ -746,7 +861,9 @@ def export(
     path: PathFilter = None,
     to: Annotated[str, typer.Option("--to", help="jsonl or csv.")] = "jsonl",
     rows: Annotated[bool, typer.Option("--rows", help="CSV: one row per entity/element/page/solid.")] = False,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")
+    ] = None,
 ) -> None:
     """Write the results of completed jobs as JSON Lines or CSV, streaming."""
     from cadextract import export as exporter
@@ -834,12 +951,19 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     with user_errors():
         s = state.settings
         if s.database_url is None:
-            checks.append({"check": "embedded server", "ok": True, "detail": json.dumps(db.embedded_status(s.home))})
+            checks.append(
+                {"check": "embedded server", "ok": True, "detail": json.dumps(db.embedded_status(s.home))}
+            )
         try:
             engine = state.engine()
             rev = db.current_revision(engine)
-            checks.append({"check": "database", "ok": rev == db.head_revision(),
-                           "detail": f"{db.mask_url(str(engine.url))} at revision {rev}"})
+            checks.append(
+                {
+                    "check": "database",
+                    "ok": rev == db.head_revision(),
+                    "detail": f"{db.mask_url(str(engine.url))} at revision {rev}",
+                }
+            )
         except db.DatabaseUnavailable as exc:
             checks.append({"check": "database", "ok": False, "detail": str(exc)})
         for name in registry.names():
@@ -848,13 +972,22 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             try:
                 ext = registry.get(name)
                 versions = ext.versions()
-                checks.append({"check": f"extractor {name}", "ok": True,
-                               "detail": ", ".join(f"{k} {v}" for k, v in versions.items()) or "ok"})
+                checks.append(
+                    {
+                        "check": f"extractor {name}",
+                        "ok": True,
+                        "detail": ", ".join(f"{k} {v}" for k, v in versions.items()) or "ok",
+                    }
+                )
             except Exception as exc:  # doctor reports whatever is broken
-                checks.append({"check": f"extractor {name}", "ok": False, "detail": f"{type(exc).__name__}: {exc}"})
+                checks.append(
+                    {"check": f"extractor {name}", "ok": False, "detail": f"{type(exc).__name__}: {exc}"}
+                )
         s.home.mkdir(parents=True, exist_ok=True)
         free = shutil.disk_usage(s.home).free
-        checks.append({"check": "free disk", "ok": free > 1 << 30, "detail": f"{free / 2**30:.1f} GiB in {s.home}"})
+        checks.append(
+            {"check": "free disk", "ok": free > 1 << 30, "detail": f"{free / 2**30:.1f} GiB in {s.home}"}
+        )
     if as_json:
         print(json.dumps(checks, indent=2))
     else:
@@ -868,7 +1001,9 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             table.add_row(c["check"], "[green]ok[/]" if c["ok"] else "[red]FAIL[/]", c["detail"])
         out.print(table)
     if not all(c["ok"] for c in checks):
-        raise typer.Exit(DATABASE if any(c["check"] == "database" and not c["ok"] for c in checks) else JOBS_FAILED)
+        raise typer.Exit(
+            DATABASE if any(c["check"] == "database" and not c["ok"] for c in checks) else JOBS_FAILED
+        )
 
 
 def main() -> None:

@@ -50,9 +50,7 @@ def normalise_url(url: str) -> str:
         raise DatabaseUnavailable(f"not a database URL: {mask_url(url)!r}") from None
     backend = parsed.get_backend_name()
     if backend not in ("postgresql", "postgres"):
-        raise DatabaseUnavailable(
-            f"only PostgreSQL is supported, got a {backend!r} URL ({mask_url(url)})"
-        )
+        raise DatabaseUnavailable(f"only PostgreSQL is supported, got a {backend!r} URL ({mask_url(url)})")
     return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 

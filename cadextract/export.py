@@ -76,8 +76,9 @@ def csv_header(conn: sa.Connection, f: queue.JobFilter, *, rows: bool) -> list[s
     return header
 
 
-def write_csv(items: Iterable[tuple[queue.Job, dict[str, Any]]], out: IO[str], header: list[str], *,
-              rows: bool) -> int:
+def write_csv(
+    items: Iterable[tuple[queue.Job, dict[str, Any]]], out: IO[str], header: list[str], *, rows: bool
+) -> int:
     """Rows under the given header (unknown keys dropped); returns the number written."""
     writer = csv.DictWriter(out, fieldnames=header, extrasaction="ignore")
     writer.writeheader()

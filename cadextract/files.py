@@ -87,7 +87,9 @@ class Candidate:
     skip_reason: str | None = None
 
 
-def collect(paths: Sequence[str | Path], *, recursive: bool, forced_format: str | None = None) -> list[Candidate]:
+def collect(
+    paths: Sequence[str | Path], *, recursive: bool, forced_format: str | None = None
+) -> list[Candidate]:
     """Expand the command-line paths into candidates, or raise SubmitError on the first bad one.
 
     A file named explicitly must exist, be non-empty and be of a known format; inside
@@ -157,22 +159,25 @@ def hash_all(
     *,
     workers: int = 4,
     on_done: Callable[[Candidate], None] | None = None,
+    parallel_above: int = 1 << 20,
 ) -> dict[Path, str]:
-    """sha256 of each candidate, hashed in parallel threads (hashlib releases the GIL)."""
+    """sha256 of each candidate; files over ``parallel_above`` bytes hash in parallel threads.
+
+    hashlib releases the GIL on large buffers, so big files gain from threads; for small
+    ones a thread pool costs more than the hashing, so they are done inline.
+    """
     results: dict[Path, str] = {}
-
-    def one(c: Candidate) -> tuple[Path, str]:
-        return c.path, sha256_file(c.path)
-
-    if len(candidates) < 16 or workers <= 1:
-        for c in candidates:
+    big = [c for c in candidates if c.size > parallel_above]
+    for c in candidates:
+        if c.size <= parallel_above:
             results[c.path] = sha256_file(c.path)
             if on_done:
                 on_done(c)
+    if not big:
         return results
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for (path, digest), c in zip(pool.map(one, candidates), candidates, strict=True):
-            results[path] = digest
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for c, digest in zip(big, pool.map(lambda c: sha256_file(c.path), big), strict=True):
+            results[c.path] = digest
             if on_done:
                 on_done(c)
     return results

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from sqlalchemy import (
+    REAL,
     BigInteger,
     CheckConstraint,
     Column,
@@ -13,7 +14,6 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    REAL,
     Table,
     Text,
     text,

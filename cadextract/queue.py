@@ -378,10 +378,14 @@ def complete(conn: sa.Connection, items: Sequence[Completion]) -> set[uuid.UUID]
     return {r.job_id for r in rows}
 
 
-def record_failures(conn: sa.Connection, items: Sequence[Failure]) -> set[uuid.UUID]:
-    """processing -> pending (retry after a delay) or failed, appending to the error history."""
+def record_failures(conn: sa.Connection, items: Sequence[Failure]) -> dict[uuid.UUID, str]:
+    """processing -> pending (retry after a delay) or failed, appending to the error history.
+
+    A job whose cancel was requested meanwhile ends cancelled instead of retrying.
+    Returns the status each written job ended in.
+    """
     if not items:
-        return set()
+        return {}
     rows = conn.execute(
         sa.text(
             f"""
@@ -400,7 +404,7 @@ def record_failures(conn: sa.Connection, items: Sequence[Failure]) -> set[uuid.U
                         CAST(:delays AS float8[]), CAST(:errors AS text[]))
                  AS v(id, token, status, delay, error)
             WHERE j.id = v.id AND j.lease_token = v.token AND j.status = 'processing'
-            RETURNING j.id
+            RETURNING j.id, j.status
             """
         ),
         {
@@ -411,7 +415,7 @@ def record_failures(conn: sa.Connection, items: Sequence[Failure]) -> set[uuid.U
             "errors": [json.dumps(f.error) for f in items],
         },
     ).all()
-    return {r.id for r in rows}
+    return {r.id: r.status for r in rows}
 
 
 def release(conn: sa.Connection, held: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> set[uuid.UUID]:
@@ -560,7 +564,9 @@ def pick(prefix: str, matches: Sequence[uuid.UUID]) -> uuid.UUID:
     if not matches:
         raise JobNotFound(f"no job id starts with {prefix!r}")
     if len(matches) > 1:
-        raise AmbiguousPrefix(f"job id prefix {prefix!r} is ambiguous ({len(matches)}+ jobs); give more characters")
+        raise AmbiguousPrefix(
+            f"job id prefix {prefix!r} is ambiguous ({len(matches)}+ jobs); give more characters"
+        )
     return matches[0]
 
 
@@ -805,7 +811,9 @@ SORTS = {
 }
 
 
-def list_jobs(conn: sa.Connection, f: JobFilter, *, sort: str = "created", limit: int | None = 50) -> list[Job]:
+def list_jobs(
+    conn: sa.Connection, f: JobFilter, *, sort: str = "created", limit: int | None = 50
+) -> list[Job]:
     """Jobs matching the filter, newest first by default."""
     where, params = _filter_sql(f)
     order = SORTS[sort]

@@ -62,8 +62,12 @@ def submit_table(outcomes: Sequence[Enqueued], skipped_files: Sequence[tuple[str
     table.add_column("file", overflow="fold")
     for o in outcomes:
         if o.skipped_reason:
-            table.add_row(short_id(o.job_id) if o.job_id else "-", o.job.format,
-                          Text(f"skipped: {o.skipped_reason}", style="dim"), o.job.path)
+            table.add_row(
+                short_id(o.job_id) if o.job_id else "-",
+                o.job.format,
+                Text(f"skipped: {o.skipped_reason}", style="dim"),
+                o.job.path,
+            )
         else:
             table.add_row(short_id(o.job_id), o.job.format, Text("queued", style="green"), o.job.path)
     for path, reason in skipped_files:
@@ -104,7 +108,9 @@ def running_table(jobs: Sequence[Job], *, now: datetime | None = None) -> Table:
     now = now or datetime.now(UTC)
     for j in jobs:
         elapsed = duration((now - j.started_at).total_seconds()) if j.started_at else "-"
-        table.add_row(short_id(j.id), j.worker_id or "-", j.format, elapsed, progress_cell(j.progress), j.path)
+        table.add_row(
+            short_id(j.id), j.worker_id or "-", j.format, elapsed, progress_cell(j.progress), j.path
+        )
     return table
 
 
@@ -114,7 +120,9 @@ def progress_cell(percent: float) -> RenderableType:
     return grid
 
 
-def job_view(job: Job, document: Mapping[str, Any] | None, summary: Mapping[str, Any] | None) -> RenderableType:
+def job_view(
+    job: Job, document: Mapping[str, Any] | None, summary: Mapping[str, Any] | None
+) -> RenderableType:
     """`status <id>`: every field, the error history, and a result summary."""
     fields = Table.grid(padding=(0, 2))
     fields.add_column(style="bold")
@@ -127,8 +135,12 @@ def job_view(job: Job, document: Mapping[str, Any] | None, summary: Mapping[str,
         elif key == "progress":
             fields.add_row(key, f"{value:.0f}%")
         else:
-            fields.add_row(key, "-" if value in (None, "", {}) else
-                           (json.dumps(value) if isinstance(value, dict) else str(value)))
+            fields.add_row(
+                key,
+                "-"
+                if value in (None, "", {})
+                else (json.dumps(value) if isinstance(value, dict) else str(value)),
+            )
     parts: list[RenderableType] = [Panel(fields, title=f"job {job.id}", title_align="left")]
     if errors:
         parts.append(errors_table(errors))
@@ -147,8 +159,13 @@ def errors_table(errors: Sequence[Mapping[str, Any]]) -> Table:
     table.add_column("type", style="red")
     table.add_column("message", overflow="fold")
     for e in errors:
-        table.add_row(str(e.get("attempt", "")), str(e.get("at", ""))[:19], str(e.get("worker", "")),
-                      str(e.get("type", "")), str(e.get("message", "")))
+        table.add_row(
+            str(e.get("attempt", "")),
+            str(e.get("at", ""))[:19],
+            str(e.get("worker", "")),
+            str(e.get("type", "")),
+            str(e.get("message", "")),
+        )
     return table
 
 
@@ -163,8 +180,11 @@ def summary_table(summary: Mapping[str, Any], *, title: str) -> Table:
 
 def rows_table(rows: Sequence[Mapping[str, Any]], *, title: str, limit: int = 40) -> Table:
     """A table of flat rows (entities, elements, pages, solids), first ``limit`` of them."""
-    table = Table(title=f"{title} ({len(rows)})" if len(rows) <= limit else f"{title} (first {limit} of {len(rows)})",
-                  box=box.SIMPLE_HEAD, title_justify="left")
+    table = Table(
+        title=f"{title} ({len(rows)})" if len(rows) <= limit else f"{title} (first {limit} of {len(rows)})",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+    )
     columns: list[str] = []
     for r in rows[:limit]:
         for k in r:
@@ -200,8 +220,13 @@ def jobs_table(jobs: Sequence[Job], *, now: datetime | None = None, width: int =
         state = status_text(j.status)
         if j.status == "processing":
             state.append(f" {j.progress:.0f}%")
-        cells: list[RenderableType] = [short_id(j.id), state, j.format, f"{j.attempts}/{j.max_attempts}",
-                                       ago(j.updated_at, now)]
+        cells: list[RenderableType] = [
+            short_id(j.id),
+            state,
+            j.format,
+            f"{j.attempts}/{j.max_attempts}",
+            ago(j.updated_at, now),
+        ]
         if wide:
             cells += [str(j.priority), j.batch or "-"]
         cells.append(j.path)
@@ -211,8 +236,9 @@ def jobs_table(jobs: Sequence[Job], *, now: datetime | None = None, width: int =
     return table
 
 
-def work_view(snapshot: Sequence[tuple[int, int | None, Any]], stats: Any, *, elapsed: float,
-              connected: bool) -> RenderableType:
+def work_view(
+    snapshot: Sequence[tuple[int, int | None, Any]], stats: Any, *, elapsed: float, connected: bool
+) -> RenderableType:
     """The live table `work` shows in a terminal."""
     table = Table(box=box.SIMPLE_HEAD)
     table.add_column("slot", justify="right")
@@ -228,13 +254,25 @@ def work_view(snapshot: Sequence[tuple[int, int | None, Any]], stats: Any, *, el
             table.add_row(str(index), str(pid or "-"), Text("idle", style="dim"), "", "", "", "")
             continue
         job = running.job
-        table.add_row(str(index), str(pid or "-"), short_id(job.id), job.format,
-                      duration(now - running.started) if running.started else "-",
-                      progress_cell(running.progress), job.path)
+        table.add_row(
+            str(index),
+            str(pid or "-"),
+            short_id(job.id),
+            job.format,
+            duration(now - running.started) if running.started else "-",
+            progress_cell(running.progress),
+            job.path,
+        )
     rate = stats.completed / elapsed if elapsed > 0 else 0.0
     head = Text.assemble(
-        ("completed ", ""), (str(stats.completed), "green"), ("  failed ", ""), (str(stats.failed), "red"),
-        ("  retrying ", ""), (str(stats.retried), "yellow"), ("  cancelled ", ""), (str(stats.cancelled), "magenta"),
+        ("completed ", ""),
+        (str(stats.completed), "green"),
+        ("  failed ", ""),
+        (str(stats.failed), "red"),
+        ("  retrying ", ""),
+        (str(stats.retried), "yellow"),
+        ("  cancelled ", ""),
+        (str(stats.cancelled), "magenta"),
         (f"  {rate:.1f} jobs/s  ", "dim"),
         ("" if connected else "DATABASE UNREACHABLE - results kept in memory", "bold red"),
     )
@@ -249,11 +287,16 @@ def dashboard_view(d: Any, *, now: datetime | None = None, batch: str | None = N
     rate = d.completed_last_minute / 60.0
     eta = duration(pending / rate) if rate > 0 and pending else ("-" if pending else "done")
     head = Text.assemble(
-        ("cadextract watch", "bold"), (f"  batch {batch}" if batch else "", "bold"),
+        ("cadextract watch", "bold"),
+        (f"  batch {batch}" if batch else "", "bold"),
         (f"   {now.astimezone().strftime('%H:%M:%S')}", "dim"),
-        ("   throughput ", ""), (f"{d.completed_last_minute}/min", "green"),
-        (f" ({rate:.1f}/s)", ""), ("   failed ", ""), (f"{d.failed_last_minute}/min", "red"),
-        ("   ETA ", ""), (eta, "bold"),
+        ("   throughput ", ""),
+        (f"{d.completed_last_minute}/min", "green"),
+        (f" ({rate:.1f}/s)", ""),
+        ("   failed ", ""),
+        (f"{d.failed_last_minute}/min", "red"),
+        ("   ETA ", ""),
+        (eta, "bold"),
     )
     parts: list[RenderableType] = [head, summary_counts_table(s)]
     if s.running:
@@ -263,21 +306,38 @@ def dashboard_view(d: Any, *, now: datetime | None = None, batch: str | None = N
     if d.retries:
         t = Table(title="scheduled retries", box=box.SIMPLE_HEAD, title_justify="left")
         for c in ("job", "format", "tries", "next attempt", "last error", "file"):
-            t.add_column(c, overflow="fold" if c in ("file", "last error") else "ellipsis",
-                         no_wrap=c not in ("file", "last error"))
+            t.add_column(
+                c,
+                overflow="fold" if c in ("file", "last error") else "ellipsis",
+                no_wrap=c not in ("file", "last error"),
+            )
         for j in d.retries:
             wait = (j.run_after - now).total_seconds()
-            t.add_row(short_id(j.id), j.format, f"{j.attempts}/{j.max_attempts}", "in " + duration(wait),
-                      f"{j.last_error_type}: {j.last_error_message}" if j.last_error_type else "-", j.path)
+            t.add_row(
+                short_id(j.id),
+                j.format,
+                f"{j.attempts}/{j.max_attempts}",
+                "in " + duration(wait),
+                f"{j.last_error_type}: {j.last_error_message}" if j.last_error_type else "-",
+                j.path,
+            )
         parts.append(t)
     if d.failures:
         t = Table(title="recent failures", box=box.SIMPLE_HEAD, title_justify="left")
         for c in ("job", "format", "when", "error", "file"):
-            t.add_column(c, overflow="fold" if c in ("file", "error") else "ellipsis",
-                         no_wrap=c not in ("file", "error"))
+            t.add_column(
+                c,
+                overflow="fold" if c in ("file", "error") else "ellipsis",
+                no_wrap=c not in ("file", "error"),
+            )
         for j in d.failures:
-            t.add_row(short_id(j.id), j.format, ago(j.updated_at, now),
-                      Text(f"{j.last_error_type}: {j.last_error_message}", style="red"), j.path)
+            t.add_row(
+                short_id(j.id),
+                j.format,
+                ago(j.updated_at, now),
+                Text(f"{j.last_error_type}: {j.last_error_message}", style="red"),
+                j.path,
+            )
         parts.append(t)
     return Group(*parts)
 
@@ -292,8 +352,11 @@ def summary_counts_table(s: Summary) -> Table:
     for fmt in sorted(s.by_format):
         row = s.by_format[fmt]
         counts.add_row(fmt, *[str(row.get(st, 0)) for st in states], str(sum(row.values())))
-    counts.add_row(Text("all", style="bold"), *[str(s.by_status.get(st, 0)) for st in states],
-                   str(sum(s.by_status.values())))
+    counts.add_row(
+        Text("all", style="bold"),
+        *[str(s.by_status.get(st, 0)) for st in states],
+        str(sum(s.by_status.values())),
+    )
     return counts
 
 
@@ -302,6 +365,8 @@ def dashboard_line(d: Any, *, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     s = d.summary
     counts = " ".join(f"{k}={s.by_status.get(k, 0)}" for k in STATUS_STYLE)
-    return (f"{now.astimezone().isoformat(timespec='seconds')} {counts} "
-            f"completed_last_min={d.completed_last_minute} failed_last_min={d.failed_last_minute} "
-            f"running={len(s.running)} retries_scheduled={s.scheduled_retries}")
+    return (
+        f"{now.astimezone().isoformat(timespec='seconds')} {counts} "
+        f"completed_last_min={d.completed_last_minute} failed_last_min={d.failed_last_minute} "
+        f"running={len(s.running)} retries_scheduled={s.scheduled_retries}"
+    )

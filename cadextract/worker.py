@@ -16,11 +16,14 @@ written when the connection is back (reconnects follow the tenacity backoff poli
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 import socket
+import threading
 import time
 import uuid
 from collections import deque
@@ -46,6 +49,16 @@ log = logging.getLogger(__name__)
 
 MEMORY_CHECK_EVERY = 0.2  # seconds
 MAX_WAIT = 0.25  # longest the loop sleeps, so signals and deadlines are seen promptly
+
+
+#: what one turn wrote: completions, failures, cancels, releases, and the ids the database took
+Written = tuple[
+    list[queue.Completion],
+    list[queue.Failure],
+    list[tuple[uuid.UUID, uuid.UUID]],
+    list[tuple[uuid.UUID, uuid.UUID]],
+    set[uuid.UUID],
+]
 
 
 @dataclass(frozen=True)
@@ -137,7 +150,9 @@ class Supervisor:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.wait_policy = backoff.policy(settings.backoff_base, settings.backoff_cap)
         # reconnecting uses the same policy shape, capped so a restarted server is seen soon
-        self.reconnect_policy = backoff.policy(min(settings.backoff_base, 0.5), min(settings.backoff_cap, 10.0))
+        self.reconnect_policy = backoff.policy(
+            min(settings.backoff_base, 0.5), min(settings.backoff_cap, 10.0)
+        )
         self.formats = list(options.formats) if options.formats else registry.names()
         # forkserver: children start in milliseconds from a clean server process that
         # never held a database connection (fork from the supervisor could inherit one)
@@ -145,6 +160,7 @@ class Supervisor:
         # Each forked child re-runs the main script (multiprocessing's "prepare"); with the
         # CLI's imports already loaded in the server that costs milliseconds, not ~0.6 s.
         self.ctx.set_forkserver_preload(["cadextract.cli", "cadextract.child"])
+        _start_forkserver()
         self.depth = 1 + max(0, options.prefetch)
         self.slots: list[Slot | None] = [None] * options.concurrency
         self.held: dict[uuid.UUID, Running] = {}
@@ -155,6 +171,7 @@ class Supervisor:
         self.failures: list[queue.Failure] = []
         self.cancels: list[tuple[uuid.UUID, uuid.UUID]] = []
         self.releases: list[tuple[uuid.UUID, uuid.UUID]] = []
+        self._failure_status: dict[uuid.UUID, str] = {}
         self.stats = Stats()
         self.started_at = time.monotonic()
         self.connected = True
@@ -178,7 +195,9 @@ class Supervisor:
         if self._stopping and not force:
             force = True  # a second request means now
         if not self._stopping:
-            log.info("stopping: no new jobs; waiting up to %.0fs for running ones", self.settings.grace_seconds)
+            log.info(
+                "stopping: no new jobs; waiting up to %.0fs for running ones", self.settings.grace_seconds
+            )
         self._stopping = True
         if self._stop_deadline is None:
             self._stop_deadline = time.monotonic() + self.settings.grace_seconds
@@ -334,10 +353,8 @@ class Supervisor:
 
     def _retire(self, slot: Slot, *, wait: bool = False) -> None:
         """Ask an idle child to exit (a clean exit between jobs contains parser leaks)."""
-        try:
+        with contextlib.suppress(OSError):
             slot.conn.send(None)
-        except OSError:
-            pass
         slot.conn.close()
         self._detach(slot)
         # the slot gets a new child at once; the old one is reaped when it has exited
@@ -365,15 +382,23 @@ class Supervisor:
         head = self.held[slot.jobs.popleft()]
         head.slot = None
         reason = slot.kill_reason
-        log.debug("child %s ended (%s) holding %d job(s); kill reason %s", slot.process.pid,
-                  _describe_exit(code), len(slot.jobs) + 1, reason)
+        log.debug(
+            "child %s ended (%s) holding %d job(s); kill reason %s",
+            slot.process.pid,
+            _describe_exit(code),
+            len(slot.jobs) + 1,
+            reason,
+        )
         if reason is None and self._stopping and code in (-signal.SIGTERM, -signal.SIGINT):
             # a stop signal sent to every process reached a child still starting up
             # (before it could ignore it): the job goes back, its attempt not counted
             reason = {"type": "Released", "message": "shutdown", "permanent": False}
         if reason is None:
-            reason = {"type": "WorkerDied", "message": f"worker process died ({_describe_exit(code)})",
-                      "permanent": False}
+            reason = {
+                "type": "WorkerDied",
+                "message": f"worker process died ({_describe_exit(code)})",
+                "permanent": False,
+            }
         self._settle(head, reason)
         while slot.jobs:
             behind = self.held[slot.jobs.popleft()]
@@ -414,12 +439,24 @@ class Supervisor:
             running = self.held[slot.current]
             if running.deadline is not None and now > running.deadline:
                 seconds = running.deadline - (running.started or running.deadline)
-                self._kill(slot, {"type": "Timeout", "permanent": False,
-                                  "message": f"took longer than the {seconds:g}s limit; the child was killed"})
+                self._kill(
+                    slot,
+                    {
+                        "type": "Timeout",
+                        "permanent": False,
+                        "message": f"took longer than the {seconds:g}s limit; the child was killed",
+                    },
+                )
             elif check_memory and _rss(slot.process.pid) > limit:
-                self._kill(slot, {"type": "MemoryLimit", "permanent": True,
-                                  "message": f"used more than the {self.settings.memory_limit_mb} MB memory limit; "
-                                             "the child was killed"})
+                self._kill(
+                    slot,
+                    {
+                        "type": "MemoryLimit",
+                        "permanent": True,
+                        "message": f"used more than the {self.settings.memory_limit_mb} MB memory limit; "
+                        "the child was killed",
+                    },
+                )
 
     def _started(self, job_id: uuid.UUID) -> None:
         """The job is now its child's current one: its wall-clock limit starts."""
@@ -481,7 +518,7 @@ class Supervisor:
             attempts=job.attempts,
             max_attempts=job.max_attempts,
             permanent=bool(error.get("permanent")),
-            wait=self.wait_policy,
+            wait=self._policy_for(job),
         )
         entry = {
             "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -491,12 +528,20 @@ class Supervisor:
         }
         self.failures.append(queue.Failure(job.id, job.token, decision.status, decision.delay, entry))
 
-    # -- database -------------------------------------------------------------------
+    def _policy_for(self, job: queue.Claimed) -> Any:
+        """The worker's backoff policy, or the job's own (options backoff_base / backoff_cap)."""
+        base, cap = job.options.get("backoff_base"), job.options.get("backoff_cap")
+        if base is None and cap is None:
+            return self.wait_policy
+        try:
+            return backoff.policy(
+                float(base if base is not None else self.settings.backoff_base),
+                float(cap if cap is not None else self.settings.backoff_cap),
+            )
+        except (TypeError, ValueError):
+            return self.wait_policy
 
-    Written = tuple[
-        list[queue.Completion], list[queue.Failure], list[tuple[uuid.UUID, uuid.UUID]],
-        list[tuple[uuid.UUID, uuid.UUID]], set[uuid.UUID],
-    ]
+    # -- database -------------------------------------------------------------------
 
     def _write(self, conn: sa.Connection) -> Written:
         """Write every outcome gathered since the last turn (fenced by lease token)."""
@@ -504,14 +549,20 @@ class Supervisor:
         cancels, releases = list(self.cancels), list(self.releases)
         done: set[uuid.UUID] = set()
         done |= queue.complete(conn, completions)
-        done |= queue.record_failures(conn, failures)
+        self._failure_status = queue.record_failures(conn, failures)
+        done |= set(self._failure_status)
         done |= queue.mark_cancelled(conn, cancels)
         done |= queue.release(conn, releases)
         return completions, failures, cancels, releases, done
 
-    def _written(self, completions: list[queue.Completion], failures: list[queue.Failure],
-                 cancels: list[tuple[uuid.UUID, uuid.UUID]], releases: list[tuple[uuid.UUID, uuid.UUID]],
-                 done: set[uuid.UUID]) -> None:
+    def _written(
+        self,
+        completions: list[queue.Completion],
+        failures: list[queue.Failure],
+        cancels: list[tuple[uuid.UUID, uuid.UUID]],
+        releases: list[tuple[uuid.UUID, uuid.UUID]],
+        done: set[uuid.UUID],
+    ) -> None:
         """After commit: forget what was written (a failed commit keeps it for the retry)."""
         del self.completions[: len(completions)]
         del self.failures[: len(failures)]
@@ -523,10 +574,14 @@ class Supervisor:
         for f in failures:
             if f.id not in done:
                 self._finish(f.id, "lost", lost)
+            elif self._failure_status.get(f.id) == "cancelled":
+                self._finish(f.id, "cancelled", "cancel requested while it failed")
             elif f.status == JobStatus.FAILED:
                 self._finish(f.id, "failed", f"{f.error['type']}: {f.error['message']}")
             else:
-                self._finish(f.id, "retrying", f"{f.error['type']}: {f.error['message']} (retry in {f.delay:.0f}s)")
+                self._finish(
+                    f.id, "retrying", f"{f.error['type']}: {f.error['message']} (retry in {f.delay:.0f}s)"
+                )
         for job_id, _ in cancels:
             self._finish(job_id, "cancelled" if job_id in done else "lost", "")
         for job_id, _ in releases:
@@ -536,8 +591,13 @@ class Supervisor:
         running = self.held.pop(job_id, None)
         if running is None:
             return
-        counter = {"completed": "completed", "failed": "failed", "retrying": "retried",
-                   "cancelled": "cancelled", "released": "released"}.get(kind)
+        counter = {
+            "completed": "completed",
+            "failed": "failed",
+            "retrying": "retried",
+            "cancelled": "cancelled",
+            "released": "released",
+        }.get(kind)
         if counter:
             setattr(self.stats, counter, getattr(self.stats, counter) + 1)
         self._emit(kind, running, detail)
@@ -606,7 +666,10 @@ class Supervisor:
             return None
         want = min(self._capacity(), self.options.batch_limit)
         claimed = queue.claim(
-            conn, worker_id=self.worker_id, limit=want, lease_seconds=self.settings.lease_seconds,
+            conn,
+            worker_id=self.worker_id,
+            limit=want,
+            lease_seconds=self.settings.lease_seconds,
             formats=self.formats,
         )
         if not claimed and self.options.until_empty and not self.held and self._queue_done(conn):
@@ -648,7 +711,9 @@ class Supervisor:
             self._listen = psycopg.connect(url, autocommit=True, connect_timeout=5)
             self._listen.execute(f"LISTEN {queue.CHANNEL}")
         except psycopg.Error as exc:
-            log.debug("LISTEN unavailable (%s); polling every %ss", first_line(exc), self.settings.poll_seconds)
+            log.debug(
+                "LISTEN unavailable (%s); polling every %ss", first_line(exc), self.settings.poll_seconds
+            )
             self._listen = None
 
     def _drain_notifications(self) -> None:
@@ -666,10 +731,8 @@ class Supervisor:
 
     def _close_listener(self) -> None:
         if self._listen is not None:
-            try:
+            with contextlib.suppress(psycopg.Error):
                 self._listen.close()
-            except psycopg.Error:
-                pass
         self._listen = None
 
     def _lost_database(self, exc: BaseException | None) -> None:
@@ -692,8 +755,11 @@ class Supervisor:
         except (DBAPIError, psycopg.Error, RuntimeError) as exc:
             self._lost_database(exc)
             return
-        log.warning("database reachable again after %d attempt(s); writing %d finished job(s)",
-                    self._db_failures, len(self.completions) + len(self.failures))
+        log.warning(
+            "database reachable again after %d attempt(s); writing %d finished job(s)",
+            self._db_failures,
+            len(self.completions) + len(self.failures),
+        )
         self.connected = True
         self._db_failures = 0
         self._next_heartbeat = 0.0
@@ -740,9 +806,30 @@ class Supervisor:
                     written = self._write(conn)
                 self._written(*written)
             except (DBAPIError, psycopg.Error) as exc:
-                log.warning("could not return %d job(s) to the queue (%s); they come back when their "
-                            "lease expires", len(self.held), first_line(exc))
+                log.warning(
+                    "could not return %d job(s) to the queue (%s); they come back when their lease expires",
+                    len(self.held),
+                    first_line(exc),
+                )
         self._close_listener()
+
+
+def _start_forkserver() -> None:
+    """Start multiprocessing's forkserver with SIGTERM ignored.
+
+    A service manager stopping the worker signals every process (systemd's default
+    KillMode). The forkserver is the children's parent, and they die with it
+    (PR_SET_PDEATHSIG), so it must outlive that SIGTERM: an ignored signal stays ignored
+    across exec, and the forked children start with it ignored too.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        multiprocessing.forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _timeout_for(job: queue.Claimed, settings: Settings) -> float:

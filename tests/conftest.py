@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,12 +55,17 @@ def clean_db(engine: Engine, database_url: str, pg_home: Path, monkeypatch: pyte
     return engine
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
-            input: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m cadextract ...` as a user would, with the test's environment."""
     return subprocess.run(
         [sys.executable, "-m", "cadextract", *args],
-        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}, input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        input=input,
         cwd=REPO,
     )
 

@@ -27,8 +27,13 @@ def make_files(folder: Path, n: int, *, prefix: str = "f", suffix: str = ".bin")
 
 def enqueue_files(engine: Engine, paths: list[Path], fmt: str = "noop", **kw: Any) -> list[uuid.UUID]:
     jobs = [
-        queue.NewJob(path=str(p.resolve()), size=p.stat().st_size,
-                     sha256=hashlib.sha256(p.read_bytes()).hexdigest(), format=fmt, **kw)
+        queue.NewJob(
+            path=str(p.resolve()),
+            size=p.stat().st_size,
+            sha256=hashlib.sha256(p.read_bytes()).hexdigest(),
+            format=fmt,
+            **kw,
+        )
         for p in paths
     ]
     with engine.begin() as conn:

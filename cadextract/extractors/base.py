@@ -1,9 +1,9 @@
 """The extractor contract: a pure function of (path, options, progress) -> payload dict.
 
-Extractors never touch the database. A payload may carry a top-level ``warnings`` list of
-strings (repairs, scans without text); the worker moves it into the result envelope. They raise an ``ExtractionError`` subclass for
-anything the user should see as a failure reason; ``permanent`` says whether retrying
-could ever help.
+Extractors never touch the database. A payload may carry a top-level ``warnings`` list
+of strings (repairs, scans without text); the worker moves it into the result envelope.
+They raise an ``ExtractionError`` subclass for anything the user should see as a failure
+reason; ``permanent`` says whether retrying could ever help.
 """
 
 from __future__ import annotations

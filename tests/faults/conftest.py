@@ -36,7 +36,9 @@ class Workers:
         log = open(self.tmp_path / f"worker{n}.log", "wb")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
             [sys.executable, "-m", "cadextract", "work", *args],
-            stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
             env={**os.environ, **FAST_ENV, **(env or {})},
         )
         self.procs.append(proc)

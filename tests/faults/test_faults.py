@@ -29,15 +29,19 @@ def assert_each_completed_once(engine: Engine, ids: list) -> None:
     rows = job_rows(engine)
     assert {rows[i].status for i in ids} == {"completed"}, {rows[i].status for i in ids}
     with engine.connect() as conn:
-        per_job = conn.execute(sa.text(
-            "SELECT job_id, count(*) FROM cadextract.extraction_results GROUP BY job_id HAVING count(*) > 1"
-        )).all()
+        per_job = conn.execute(
+            sa.text(
+                "SELECT job_id, count(*) FROM cadextract.extraction_results "
+                "GROUP BY job_id HAVING count(*) > 1"
+            )
+        ).all()
     assert per_job == []
     assert result_count(engine) == len(ids)
 
 
-def test_supervisor_killed_with_sigkill_then_another_starts(clean_db: Engine, workers: Workers,
-                                                            tmp_path: Path) -> None:
+def test_supervisor_killed_with_sigkill_then_another_starts(
+    clean_db: Engine, workers: Workers, tmp_path: Path
+) -> None:
     ids = enqueue_files(clean_db, make_files(tmp_path / "in", 16), fmt="test-sleep", options={"seconds": 0.4})
     first = workers.start("-c", "2")
     wait_until(lambda: status_counts(clean_db).get("completed", 0) >= 2 and processing(clean_db) >= 1)
@@ -45,7 +49,9 @@ def test_supervisor_killed_with_sigkill_then_another_starts(clean_db: Engine, wo
     first.send_signal(signal.SIGKILL)
     first.wait(10)
     # children die with their parent (PR_SET_PDEATHSIG), they do not finish for nobody
-    wait_until(lambda: not any(k.is_running() and k.status() != psutil.STATUS_ZOMBIE for k in kids), timeout=10)
+    wait_until(
+        lambda: not any(k.is_running() and k.status() != psutil.STATUS_ZOMBIE for k in kids), timeout=10
+    )
     orphaned = [r.id for r in job_rows(clean_db).values() if r.status == "processing"]
     assert orphaned
     second = workers.start("-c", "2", "--until-empty")
@@ -79,10 +85,15 @@ def test_child_killed_mid_job(clean_db: Engine, workers: Workers, tmp_path: Path
     assert died[0].attempts == 2
 
 
-def test_child_segfault_is_transient_and_worker_goes_on(clean_db: Engine, workers: Workers,
-                                                        tmp_path: Path) -> None:
-    [crash] = enqueue_files(clean_db, make_files(tmp_path / "c", 1), fmt="test-crash",
-                            options={"times": 1, "state_dir": str(tmp_path / "state")})
+def test_child_segfault_is_transient_and_worker_goes_on(
+    clean_db: Engine, workers: Workers, tmp_path: Path
+) -> None:
+    [crash] = enqueue_files(
+        clean_db,
+        make_files(tmp_path / "c", 1),
+        fmt="test-crash",
+        options={"times": 1, "state_dir": str(tmp_path / "state")},
+    )
     ok = enqueue_files(clean_db, make_files(tmp_path / "ok", 3), fmt="noop")
     proc = workers.start("-c", "1", "--until-empty")
     assert proc.wait(120) == 0, workers.log()
@@ -92,8 +103,13 @@ def test_child_segfault_is_transient_and_worker_goes_on(clean_db: Engine, worker
 
 
 def test_timeout_kills_the_child(clean_db: Engine, workers: Workers, tmp_path: Path) -> None:
-    [slow] = enqueue_files(clean_db, make_files(tmp_path / "s", 1), fmt="test-sleep", max_attempts=1,
-                           options={"seconds": 60, "timeout": 1})
+    [slow] = enqueue_files(
+        clean_db,
+        make_files(tmp_path / "s", 1),
+        fmt="test-sleep",
+        max_attempts=1,
+        options={"seconds": 60, "timeout": 1},
+    )
     ok = enqueue_files(clean_db, make_files(tmp_path / "ok", 2), fmt="noop")
     started = time.monotonic()
     proc = workers.start("-c", "1", "--until-empty")
@@ -105,8 +121,9 @@ def test_timeout_kills_the_child(clean_db: Engine, workers: Workers, tmp_path: P
 
 
 def test_memory_limit(clean_db: Engine, workers: Workers, tmp_path: Path) -> None:
-    [hog] = enqueue_files(clean_db, make_files(tmp_path / "m", 1), fmt="test-allocate",
-                          options={"mb": 1500, "step_delay": 0.05})
+    [hog] = enqueue_files(
+        clean_db, make_files(tmp_path / "m", 1), fmt="test-allocate", options={"mb": 1500, "step_delay": 0.05}
+    )
     ok = enqueue_files(clean_db, make_files(tmp_path / "ok", 2), fmt="noop")
     proc = workers.start("-c", "1", "--until-empty", env={"CADEXTRACT_MEMORY_LIMIT_MB": "300"})
     assert proc.wait(120) == 0, workers.log()
@@ -117,9 +134,12 @@ def test_memory_limit(clean_db: Engine, workers: Workers, tmp_path: Path) -> Non
 
 
 def test_cancel_pending_and_running(clean_db: Engine, workers: Workers, tmp_path: Path) -> None:
-    [running] = enqueue_files(clean_db, make_files(tmp_path / "r", 1), fmt="test-sleep",
-                              options={"seconds": 60}, priority=10)
-    waiting = enqueue_files(clean_db, make_files(tmp_path / "p", 2), fmt="test-sleep", options={"seconds": 60})
+    [running] = enqueue_files(
+        clean_db, make_files(tmp_path / "r", 1), fmt="test-sleep", options={"seconds": 60}, priority=10
+    )
+    waiting = enqueue_files(
+        clean_db, make_files(tmp_path / "p", 2), fmt="test-sleep", options={"seconds": 60}
+    )
     proc = workers.start("-c", "1")
     wait_until(lambda: job_rows(clean_db)[running].status == "processing")
     wait_until(lambda: len(workers.children(proc)) == 1)
@@ -139,8 +159,9 @@ def test_cancel_pending_and_running(clean_db: Engine, workers: Workers, tmp_path
     assert proc.poll() is None
 
 
-def test_sigterm_lets_running_jobs_finish_within_grace(clean_db: Engine, workers: Workers,
-                                                       tmp_path: Path) -> None:
+def test_sigterm_lets_running_jobs_finish_within_grace(
+    clean_db: Engine, workers: Workers, tmp_path: Path
+) -> None:
     ids = enqueue_files(clean_db, make_files(tmp_path / "in", 6), fmt="test-sleep", options={"seconds": 1.5})
     proc = workers.start("-c", "2", env={"CADEXTRACT_GRACE_SECONDS": "20"})
     # running in a child, not only claimed (a claimed job not yet handed over goes back)
@@ -156,8 +177,9 @@ def test_sigterm_lets_running_jobs_finish_within_grace(clean_db: Engine, workers
     assert not any(r.status == "processing" for r in rows.values())
 
 
-def test_sigterm_past_grace_returns_jobs_without_counting(clean_db: Engine, workers: Workers,
-                                                          tmp_path: Path) -> None:
+def test_sigterm_past_grace_returns_jobs_without_counting(
+    clean_db: Engine, workers: Workers, tmp_path: Path
+) -> None:
     ids = enqueue_files(clean_db, make_files(tmp_path / "in", 3), fmt="test-sleep", options={"seconds": 60})
     proc = workers.start("-c", "2", env={"CADEXTRACT_GRACE_SECONDS": "0.5"})
     wait_until(lambda: processing(clean_db) == 2)
@@ -184,15 +206,20 @@ def test_second_interrupt_stops_at_once(clean_db: Engine, workers: Workers, tmp_
     assert all(rows[i].status == "pending" and rows[i].attempts == 0 for i in ids)
 
 
-def test_database_restart_during_run(clean_db: Engine, workers: Workers, tmp_path: Path,
-                                     pg_home: Path) -> None:
+def test_database_restart_during_run(
+    clean_db: Engine, workers: Workers, tmp_path: Path, pg_home: Path
+) -> None:
     from pgserver._commands import pg_ctl
 
     from cadextract import db
 
     ids = enqueue_files(clean_db, make_files(tmp_path / "in", 12), fmt="test-sleep", options={"seconds": 0.5})
-    proc = workers.start("-c", "2", "--until-empty", env={"CADEXTRACT_LEASE_SECONDS": "30",
-                                                          "CADEXTRACT_HEARTBEAT_SECONDS": "0.5"})
+    proc = workers.start(
+        "-c",
+        "2",
+        "--until-empty",
+        env={"CADEXTRACT_LEASE_SECONDS": "30", "CADEXTRACT_HEARTBEAT_SECONDS": "0.5"},
+    )
     wait_until(lambda: status_counts(clean_db).get("completed", 0) >= 2)
     user = "pgserver" if os.geteuid() == 0 else None
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=db.pgdata_dir(pg_home), user=user)
@@ -212,8 +239,9 @@ def test_sigterm_to_every_process_like_systemd(clean_db: Engine, workers: Worker
     proc = workers.start("-c", "2", env={"CADEXTRACT_GRACE_SECONDS": "20"})
     # running the job, i.e. past start-up (a child killed while starting is returned uncounted)
     wait_until(lambda: sum(r.progress > 0 for r in job_rows(clean_db).values()) == 2)
-    for child in workers.children(proc):
-        child.send_signal(signal.SIGTERM)
+    # every process of the worker: supervisor, forkserver, children, resource tracker
+    for p in psutil.Process(proc.pid).children(recursive=True):
+        p.send_signal(signal.SIGTERM)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0, workers.log()
     assert_each_completed_once(clean_db, ids)

@@ -48,8 +48,9 @@ def test_submitted_job_is_pending_then_processing(fmt: str, clean_db: Engine) ->
             seen.append(job_rows(clean_db)[e.job_id])
 
     settings = Settings(database_url=None, home=Path("/nonexistent"), heartbeat_seconds=0.2, poll_seconds=0.2)
-    sup = worker.Supervisor(clean_db, settings, worker.Options(concurrency=1, until_empty=True),
-                            on_event=on_event)
+    sup = worker.Supervisor(
+        clean_db, settings, worker.Options(concurrency=1, until_empty=True), on_event=on_event
+    )
     sup.run()
     [claimed] = seen
     assert claimed.status == "processing" and claimed.worker_id == sup.worker_id
@@ -65,7 +66,8 @@ def test_submit_work_status_end_to_end(clean_db: Engine, tmp_path: Path) -> None
     queued = submit_json(str(folder), "--recursive", "--batch", "e2e")
     assert sorted(o["format"] for o in queued if o["queued"]) == ["dxf", "ifc", "pdf", "step"]
     assert [o["reason"] for o in queued if not o["queued"]] == [
-        "unsupported file type (not PDF, DXF, IFC or STEP)"]
+        "unsupported file type (not PDF, DXF, IFC or STEP)"
+    ]
     # unchanged files are not queued twice
     again = submit_json(str(folder), "--recursive")
     assert not any(o["queued"] for o in again)
@@ -133,16 +135,24 @@ def test_bad_input_one_line_and_queue_unchanged(clean_db: Engine, tmp_path: Path
     one_line_error(run_cli("submit", str(tmp_path / "notes.txt")), 2, "unsupported file type")
     one_line_error(run_cli("submit", str(tmp_path / "empty.pdf")), 2, "empty file")
     # a good file with a bad one: nothing is queued
-    one_line_error(run_cli("submit", str(SAMPLE_FILES["pdf"]), str(tmp_path / "missing.dxf")), 2, "no such file")
+    one_line_error(
+        run_cli("submit", str(SAMPLE_FILES["pdf"]), str(tmp_path / "missing.dxf")), 2, "no such file"
+    )
     one_line_error(run_cli("status", "ffffffff"), 4, "no job id starts with")
     one_line_error(run_cli("status", "not-hex!"), 4, "is not a job id")
     one_line_error(run_cli("result", "zz"), 4, "is not a job id")
-    one_line_error(run_cli("--database-url", "postgresql://u:s3cret@127.0.0.1:1/x", "status"), 3,
-                   "cannot reach PostgreSQL")
+    one_line_error(
+        run_cli("--database-url", "postgresql://u:s3cret@127.0.0.1:1/x", "status"),
+        3,
+        "cannot reach PostgreSQL",
+    )
     r = run_cli("--database-url", "postgresql://u:s3cret@127.0.0.1:1/x", "status")
     assert "s3cret" not in r.stderr
-    one_line_error(run_cli("submit", str(SAMPLE_FILES["pdf"]), env={"CADEXTRACT_DATABASE_URL": "mysql://a:b@h/db"}),
-                   3, "only PostgreSQL is supported")
+    one_line_error(
+        run_cli("submit", str(SAMPLE_FILES["pdf"]), env={"CADEXTRACT_DATABASE_URL": "mysql://a:b@h/db"}),
+        3,
+        "only PostgreSQL is supported",
+    )
     one_line_error(run_cli("--database-url", "sqlite:///x.db", "work"), 3, "only PostgreSQL")
     one_line_error(run_cli("jobs", "--status", "bogus"), 2, "unknown status")
     one_line_error(run_cli("purge", "--older-than", "soon"), 2, "cannot read age")
@@ -162,7 +172,19 @@ def test_ambiguous_prefix(clean_db: Engine, tmp_path: Path) -> None:
 def test_version_and_help() -> None:
     r = run_cli("--version")
     assert r.returncode == 0 and r.stdout.startswith("cadextract ")
-    for cmd in ["submit", "work", "run", "status", "jobs", "result", "cancel", "retry", "purge", "db", "doctor"]:
+    for cmd in [
+        "submit",
+        "work",
+        "run",
+        "status",
+        "jobs",
+        "result",
+        "cancel",
+        "retry",
+        "purge",
+        "db",
+        "doctor",
+    ]:
         r = run_cli(cmd, "--help")
         assert r.returncode == 0 and "Usage" in r.stdout, cmd
 
@@ -176,11 +198,16 @@ def test_db_url_masks_password(clean_db: Engine) -> None:
 def test_bad_job_options(clean_db: Engine, tmp_path: Path) -> None:
     one_line_error(run_cli("submit", str(SAMPLE_FILES["dxf"]), "--option", "timeout=abc"), 2, "timeout")
     one_line_error(run_cli("submit", str(SAMPLE_FILES["dxf"]), "--option", "novalue"), 2, "KEY=VALUE")
-    one_line_error(run_cli("work", "--log-file", str(tmp_path / "no" / "such" / "dir.log")), 2,
-                   "cannot open log file")
+    one_line_error(
+        run_cli("work", "--log-file", str(tmp_path / "no" / "such" / "dir.log")), 2, "cannot open log file"
+    )
     assert job_rows(clean_db) == {}
     [out] = submit_json(str(SAMPLE_FILES["dxf"]), "--option", "max_items=lots")
     r = run_cli("work", "--until-empty")
     assert r.returncode == 0, r.stderr
     row = job_rows(clean_db)[__import__("uuid").UUID(out["job_id"])]
-    assert row.status == "failed" and row.last_error_type == "BadOption" and "max_items" in row.last_error_message
+    assert (
+        row.status == "failed"
+        and row.last_error_type == "BadOption"
+        and "max_items" in row.last_error_message
+    )

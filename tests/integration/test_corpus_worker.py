@@ -48,8 +48,12 @@ def corpus_run(engine: Engine) -> dict[str, tuple[queue.Job, dict[str, Any] | No
         conn.execute(sa.text("TRUNCATE cadextract.extraction_jobs CASCADE"))
     candidates = files.collect([CORPUS / rel for rel in reference], recursive=False)
     digests = files.hash_all(candidates)
-    new = [queue.NewJob(path=str(c.path), size=c.size, sha256=digests[c.path], format=c.format or "",
-                        max_attempts=1) for c in candidates]
+    new = [
+        queue.NewJob(
+            path=str(c.path), size=c.size, sha256=digests[c.path], format=c.format or "", max_attempts=1
+        )
+        for c in candidates
+    ]
     with engine.begin() as conn:
         outcomes = queue.enqueue(conn, new)
     assert all(o.skipped_reason is None for o in outcomes)

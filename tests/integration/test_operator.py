@@ -33,13 +33,23 @@ def complete_samples(folder: Path) -> dict[str, str]:
 
 def test_jobs_filters(clean_db: Engine, tmp_path: Path) -> None:
     a = enqueue_files(clean_db, make_files(tmp_path / "a", 3, suffix=".dxf"), batch="night-1", priority=1)
-    b = enqueue_files(clean_db, make_files(tmp_path / "b", 2, suffix=".pdf"), fmt="test-sleep", batch="night-2")
+    b = enqueue_files(
+        clean_db, make_files(tmp_path / "b", 2, suffix=".pdf"), fmt="test-sleep", batch="night-2"
+    )
     with clean_db.begin() as conn:
-        conn.execute(sa.text("UPDATE cadextract.extraction_jobs SET status = 'failed', completed_at = now(), "
-                             "last_error_type = 'CorruptFile', last_error_message = 'bad' WHERE id = :id"),
-                     {"id": a[0]})
-        conn.execute(sa.text("UPDATE cadextract.extraction_jobs SET created_at = now() - interval '3 days' "
-                             "WHERE id = :id"), {"id": b[0]})
+        conn.execute(
+            sa.text(
+                "UPDATE cadextract.extraction_jobs SET status = 'failed', completed_at = now(), "
+                "last_error_type = 'CorruptFile', last_error_message = 'bad' WHERE id = :id"
+            ),
+            {"id": a[0]},
+        )
+        conn.execute(
+            sa.text(
+                "UPDATE cadextract.extraction_jobs SET created_at = now() - interval '3 days' WHERE id = :id"
+            ),
+            {"id": b[0]},
+        )
 
     def ids(*args: str) -> set[uuid.UUID]:
         r = run_cli("jobs", "--ids", "--limit", "0", *args)
@@ -101,7 +111,8 @@ def test_export_round_trips(clean_db: Engine, tmp_path: Path) -> None:
     p = shown["payload"]
     assert len(entity_rows) == len(p["texts"]) + len(p["dimensions"]) + len(p["inserts"])
     assert {row["text"] for row in entity_rows if row["entity"] in ("TEXT", "MTEXT")} == {
-        t["text"] for t in p["texts"]}
+        t["text"] for t in p["texts"]
+    }
     # filters apply
     r = run_cli("export", "--format", "ifc")
     assert [json.loads(x)["job"]["format"] for x in r.stdout.splitlines()] == ["ifc"]
@@ -113,8 +124,12 @@ def test_purge_removes_exactly_old_finished_jobs(clean_db: Engine, tmp_path: Pat
     ids = list(job_rows(clean_db))
     with clean_db.begin() as conn:
         conn.execute(sa.text("UPDATE cadextract.extraction_jobs SET updated_at = now() - interval '45 days'"))
-        conn.execute(sa.text("UPDATE cadextract.extraction_jobs SET updated_at = now() - interval '10 days' "
-                             "WHERE format = 'pdf'"))
+        conn.execute(
+            sa.text(
+                "UPDATE cadextract.extraction_jobs SET updated_at = now() - interval '10 days' "
+                "WHERE format = 'pdf'"
+            )
+        )
     r = run_cli("purge", "--older-than", "30d", "--dry-run")
     assert r.returncode == 0 and "would delete 3 job(s)" in r.stderr
     assert len(job_rows(clean_db)) == len(ids)
@@ -130,10 +145,24 @@ def test_purge_removes_exactly_old_finished_jobs(clean_db: Engine, tmp_path: Pat
 def test_two_overlapping_runs_process_each_file_once(clean_db: Engine, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     make_files(folder, 24, suffix=".bin")
-    cmd = [sys.executable, "-m", "cadextract", "run", str(folder), "-r", "--format", "test-sleep",
-           "--option", "seconds=0.2", "-c", "2"]
-    procs = [subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "cadextract",
+        "run",
+        str(folder),
+        "-r",
+        "--format",
+        "test-sleep",
+        "--option",
+        "seconds=0.2",
+        "-c",
+        "2",
+    ]
+    procs = [
+        subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     rows = job_rows(clean_db)
@@ -149,15 +178,25 @@ def test_dashboard_shows_the_figures(clean_db: Engine, tmp_path: Path) -> None:
     running = enqueue_files(clean_db, make_files(tmp_path / "x", 1, suffix=".step"), fmt="step")
     enqueue_files(clean_db, make_files(tmp_path / "p", 3), fmt="pdf")
     with clean_db.begin() as conn:
-        claimed = {c.id: c for c in queue.claim(conn, worker_id="host-a:77", limit=100, lease_seconds=60,
-                                                formats=["noop", "test-flaky", "test-sleep", "step"])}
+        claimed = {
+            c.id: c
+            for c in queue.claim(
+                conn,
+                worker_id="host-a:77",
+                limit=100,
+                lease_seconds=60,
+                formats=["noop", "test-flaky", "test-sleep", "step"],
+            )
+        }
         queue.complete(conn, [queue.Completion(i, claimed[i].token, "{}", 2) for i in done])
         err = {"type": "CorruptFile", "message": "no ENTITIES section", "permanent": True}
-        queue.record_failures(conn, [queue.Failure(i, claimed[i].token, queue.JobStatus.FAILED, 0, err)
-                                     for i in failed])
+        queue.record_failures(
+            conn, [queue.Failure(i, claimed[i].token, queue.JobStatus.FAILED, 0, err) for i in failed]
+        )
         terr = {"type": "FileUnreadable", "message": "share offline", "permanent": False}
-        queue.record_failures(conn, [queue.Failure(retry[0], claimed[retry[0]].token, queue.JobStatus.PENDING,
-                                                   120, terr)])
+        queue.record_failures(
+            conn, [queue.Failure(retry[0], claimed[retry[0]].token, queue.JobStatus.PENDING, 120, terr)]
+        )
         queue.heartbeat(conn, [queue.Lease(running[0], claimed[running[0]].token, 42.0)], lease_seconds=60)
         d = queue.dashboard(conn)
     console = Console(record=True, width=160, color_system=None)

@@ -12,8 +12,15 @@ from cadextract import worker
 from cadextract.config import Settings
 from tests.helpers import enqueue_files, job_rows, make_files, result_count
 
-FAST = Settings(database_url=None, home=Path("/nonexistent"), lease_seconds=5, heartbeat_seconds=0.2,
-                poll_seconds=0.2, backoff_base=0.05, backoff_cap=0.2)
+FAST = Settings(
+    database_url=None,
+    home=Path("/nonexistent"),
+    lease_seconds=5,
+    heartbeat_seconds=0.2,
+    poll_seconds=0.2,
+    backoff_base=0.05,
+    backoff_cap=0.2,
+)
 
 
 def run_worker(engine: Engine, settings: Settings = FAST, **kw: Any) -> worker.Supervisor:
@@ -45,7 +52,9 @@ def test_claimed_job_shows_processing_with_worker_and_start(clean_db: Engine, tm
         if e.kind == "claimed":
             seen.append(job_rows(clean_db)[e.job_id])
 
-    sup = worker.Supervisor(clean_db, FAST, worker.Options(concurrency=1, until_empty=True), on_event=on_event)
+    sup = worker.Supervisor(
+        clean_db, FAST, worker.Options(concurrency=1, until_empty=True), on_event=on_event
+    )
     sup.run()
     [row] = seen
     assert row.status == "processing" and row.worker_id == sup.worker_id and row.started_at is not None
@@ -69,8 +78,12 @@ def test_progress_is_stored_while_running(clean_db: Engine, tmp_path: Path) -> N
 
 
 def test_transient_failures_retry_with_backoff_then_succeed(clean_db: Engine, tmp_path: Path) -> None:
-    [jid] = enqueue_files(clean_db, make_files(tmp_path, 1), fmt="test-flaky",
-                          options={"fail_times": 2, "state_dir": str(tmp_path / "state")})
+    [jid] = enqueue_files(
+        clean_db,
+        make_files(tmp_path, 1),
+        fmt="test-flaky",
+        options={"fail_times": 2, "state_dir": str(tmp_path / "state")},
+    )
     run_worker(clean_db)
     row = job_rows(clean_db)[jid]
     assert row.status == "completed" and row.attempts == 3
@@ -80,8 +93,13 @@ def test_transient_failures_retry_with_backoff_then_succeed(clean_db: Engine, tm
 
 
 def test_retries_run_out(clean_db: Engine, tmp_path: Path) -> None:
-    [jid] = enqueue_files(clean_db, make_files(tmp_path, 1), fmt="test-flaky", max_attempts=2,
-                          options={"fail_times": 5, "state_dir": str(tmp_path / "state")})
+    [jid] = enqueue_files(
+        clean_db,
+        make_files(tmp_path, 1),
+        fmt="test-flaky",
+        max_attempts=2,
+        options={"fail_times": 5, "state_dir": str(tmp_path / "state")},
+    )
     run_worker(clean_db)
     row = job_rows(clean_db)[jid]
     assert row.status == "failed" and row.attempts == 2 and len(row.errors) == 2
@@ -141,3 +159,25 @@ def test_only_registered_formats_are_claimed(clean_db: Engine, tmp_path: Path) -
     assert job_rows(clean_db)[jid].status == "pending"  # left for a host that has the plugin
     with clean_db.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM cadextract.extraction_results")).scalar_one() == 0
+
+
+def test_backoff_can_be_set_per_job(clean_db: Engine, tmp_path: Path) -> None:
+    [jid] = enqueue_files(
+        clean_db,
+        make_files(tmp_path, 1),
+        fmt="test-flaky",
+        options={
+            "fail_times": 1,
+            "state_dir": str(tmp_path / "s"),
+            "backoff_base": 3600,
+            "backoff_cap": 7200,
+        },
+    )
+    sup = worker.Supervisor(clean_db, FAST, worker.Options(concurrency=1, until_empty=True))
+    sup.run()
+    row = job_rows(clean_db)[jid]
+    # full jitter from [0, 3600] s: the retry waits in the database, far beyond this worker's cap
+    assert row.status == "pending" and row.attempts == 1
+    delay = (row.run_after - row.updated_at).total_seconds()
+    # uniform in [0, 3600]: above this worker's own 0.2 s cap except with odds of 1 in 18,000
+    assert FAST.backoff_cap < delay <= 3600

@@ -28,7 +28,13 @@ IFC_HEADER = STEP_HEADER.replace(b"AUTOMOTIVE_DESIGN { 1 0 10303 214 1 1 1 1 }",
         (STEP_HEADER, "step"),
         (IFC_HEADER, "ifc"),
         (IFC_HEADER.replace(b"IFC4", b"IFC2X3"), "ifc"),
-        (STEP_HEADER.replace(b"AUTOMOTIVE_DESIGN { 1 0 10303 214 1 1 1 1 }", b"AP242_MANAGED_MODEL_BASED_3D_ENGINEERING_MIM_LF"), "step"),
+        (
+            STEP_HEADER.replace(
+                b"AUTOMOTIVE_DESIGN { 1 0 10303 214 1 1 1 1 }",
+                b"AP242_MANAGED_MODEL_BASED_3D_ENGINEERING_MIM_LF",
+            ),
+            "step",
+        ),
         (b"ISO-10303-21;\nHEADER;\n", None),  # header cut before FILE_SCHEMA
         (b"hello world", None),
         (b"", None),
@@ -106,7 +112,7 @@ def test_hash_matches_hashlib_in_parallel(tmp_path: Path) -> None:
         paths.append(p)
     cands = files.collect(paths, recursive=False)
     seen = []
-    digests = files.hash_all(cands, workers=4, on_done=seen.append)
+    digests = files.hash_all(cands, workers=4, on_done=seen.append, parallel_above=5000)
     assert len(seen) == 40
     for p in paths:
         assert digests[p.resolve()] == hashlib.sha256(p.read_bytes()).hexdigest()
