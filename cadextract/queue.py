@@ -21,6 +21,7 @@ from cadextract.models import FINISHED, JobStatus
 
 JOBS = "cadextract.extraction_jobs"
 RESULTS = "cadextract.extraction_results"
+FINISHED_STATES: tuple[str, ...] = tuple(str(status) for status in FINISHED)
 #: NOTIFY channel: new runnable jobs (payload empty) and cancel requests (payload "cancel")
 CHANNEL = "cadextract_jobs"
 
@@ -657,14 +658,14 @@ def purge(
     conn: sa.Connection,
     *,
     older_than_seconds: float,
-    statuses: Sequence[str] = tuple(str(s) for s in FINISHED),
+    statuses: Sequence[str] = FINISHED_STATES,
     limit: int = 5000,
 ) -> int:
     """Delete up to ``limit`` finished jobs (and, by cascade, results) older than the age.
 
     Never touches pending or processing jobs; call repeatedly (short transactions) until 0.
     """
-    wanted = [s for s in statuses if s in {str(f) for f in FINISHED}]
+    wanted = [s for s in statuses if s in FINISHED_STATES]
     result = conn.execute(
         sa.text(
             f"""

@@ -84,7 +84,7 @@ def submit_counts(outcomes: Sequence[Enqueued], skipped_files: Sequence[tuple[st
 def summary_view(s: Summary, *, now: datetime | None = None) -> RenderableType:
     """`status` with no id: counts per state and format, oldest pending, running jobs."""
     counts = summary_counts_table(s)
-    lines = [counts]
+    lines: list[RenderableType] = [counts]
     extra = []
     if s.oldest_pending is not None:
         extra.append(f"oldest runnable job waiting {ago(s.oldest_pending, now)}")
