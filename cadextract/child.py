@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import hashlib
 import json
+import logging
 import os
 import signal
 import time
@@ -39,6 +40,10 @@ def main(conn: Connection) -> None:
     # (systemd's SIGTERM to the whole cgroup, Ctrl-C) must not kill a job half-way
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # parsers log what they repair (ezdxf: hundreds of lines on a damaged file); the
+    # extractors turn that into result warnings, so it must not spill onto the
+    # worker's terminal or cron mail through logging's last-resort handler
+    logging.getLogger().addHandler(logging.NullHandler())
     _die_with_parent()
     while True:
         try:

@@ -797,6 +797,9 @@ class Supervisor:
             if slot.jobs:
                 self._kill(slot, {"type": "Released", "message": "shutdown", "permanent": False})
             else:
+                # idle: nothing to lose, and a child that loaded OCP takes a second or
+                # more to finalise; a cron run should not wait for that
+                slot.process.kill()
                 self._retire(slot)
         self._reap(timeout=5)
         self._release_backlog()

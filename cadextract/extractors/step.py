@@ -450,6 +450,76 @@ def _solid_props(solid: Any) -> dict[str, Any]:
     }
 
 
+def _rigid_move(ref: Any, solid: Any) -> tuple[Any, bool] | None:
+    """The rigid transform taking ``ref`` onto ``solid`` (two placements of one solid) and
+    whether it only permutes / flips the axes (so a bounding box maps exactly); None when the
+    move is not a proper rigid motion (scaled, mirrored or sheared: recompute everything)."""
+    if ref.Orientation() != solid.Orientation():
+        return None
+    move = solid.Location().Transformation().Multiplied(ref.Location().Transformation().Inverted())
+    if abs(move.ScaleFactor() - 1.0) > 1e-12 or move.IsNegative():
+        return None
+    mat = [[move.Value(i, j) for j in (1, 2, 3)] for i in (1, 2, 3)]
+    for i in range(3):
+        for j in range(3):
+            dot = sum(mat[i][k] * mat[j][k] for k in range(3))
+            if abs(dot - (1.0 if i == j else 0.0)) > 1e-9:
+                return None
+    axis_aligned = all(abs(v) <= 1e-12 or abs(abs(v) - 1.0) <= 1e-12 for row in mat for v in row)
+    return move, axis_aligned
+
+
+def _placed_props(solid: Any, known: Any, refs: list[tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
+    """Properties of one placed solid; a solid placed again elsewhere (another instance of a
+    part) reuses the first placement's figures: volume, area and counts are invariant under a
+    rigid move, the centre of mass is moved, and the box is moved when the move keeps the axes
+    (otherwise the optimal box of the placed solid is computed)."""
+    from OCP.Bnd import Bnd_Box
+    from OCP.BRepBndLib import BRepBndLib
+    from OCP.gp import gp_Pnt
+    from OCP.TopLoc import TopLoc_Location
+
+    key = solid.Located(TopLoc_Location())
+    i = int(known.FindIndex(key))
+    if i == 0:
+        props = _solid_props(solid)
+        known.Add(key)
+        refs.append((solid, props))
+        return props
+    ref_solid, ref = refs[i - 1]
+    found = _rigid_move(ref_solid, solid)
+    if found is None:
+        return _solid_props(solid)
+    move, axis_aligned = found
+    if axis_aligned:
+        box = ref["_box"].Transformed(move)
+    else:
+        box = Bnd_Box()
+        BRepBndLib.AddOptimal_s(solid, box)
+    com = ref["center_of_mass"]
+    if None not in com:
+        p = gp_Pnt(*com).Transformed(move)
+        com = [_finite(p.X()), _finite(p.Y()), _finite(p.Z())]
+    return {**ref, "center_of_mass": list(com), "bbox": _bbox_dict(box), "_box": box}
+
+
+def _outside_solids(shape: Any, solids: Any, builder: Any, out: Any) -> None:
+    """Add to ``out`` every piece of ``shape`` that is not one of ``solids`` (free faces,
+    shells, wires, edges, vertices, solids the walk did not list), descending into compounds."""
+    from OCP.TopAbs import TopAbs_ShapeEnum
+    from OCP.TopoDS import TopoDS_Iterator
+
+    it = TopoDS_Iterator(shape)
+    while it.More():
+        child = it.Value()
+        kind = child.ShapeType()
+        if kind in (TopAbs_ShapeEnum.TopAbs_COMPOUND, TopAbs_ShapeEnum.TopAbs_COMPSOLID):
+            _outside_solids(child, solids, builder, out)
+        elif not (kind == TopAbs_ShapeEnum.TopAbs_SOLID and solids.Contains(child)):
+            builder.Add(out, child)
+        it.Next()
+
+
 # --------------------------------------------------------------------------- extract
 
 
@@ -482,6 +552,7 @@ def _extract_doc(
     from OCP.TopAbs import TopAbs_ShapeEnum
     from OCP.TopLoc import TopLoc_Location
     from OCP.TopoDS import TopoDS_Compound
+    from OCP.TopTools import TopTools_IndexedMapOfShape, TopTools_MapOfShape
     from OCP.XCAFDoc import XCAFDoc_DocumentTool, XCAFDoc_ShapeTool
 
     warnings: list[str] = []
@@ -533,8 +604,11 @@ def _extract_doc(
     weights = [max(1, _count(s, TopAbs_ShapeEnum.TopAbs_FACE)) for s, _ in placed]
     all_weight = sum(weights) or 1
     done = 0
+    # solids met before in another placement (instances of one part): TShape -> first placement
+    known = TopTools_IndexedMapOfShape()
+    refs: list[tuple[Any, dict[str, Any]]] = []
     for index, ((solid, meta), weight) in enumerate(zip(placed, weights, strict=True)):
-        props = _solid_props(solid)
+        props = _placed_props(solid, known, refs)
         box = props.pop("_box")
         total_box.Add(box)
         vol = props["volume"] or 0.0
@@ -564,11 +638,20 @@ def _extract_doc(
         )
     )
     if loose:
-        total_box = Bnd_Box()
-        BRepBndLib.AddOptimal_s(compound, total_box)
-        all_faces = GProp_GProps()
-        BRepGProp.SurfaceProperties_s(compound, all_faces)
-        area_all_faces = _finite(all_faces.Mass())
+        # the box and face area of the whole shape: the solids' figures (already computed) plus
+        # those of what lies outside the solids; boxes merge exactly, areas add up
+        listed = TopTools_MapOfShape()
+        for solid, _ in placed:
+            listed.Add(solid)
+        outside = TopoDS_Compound()
+        builder.MakeCompound(outside)
+        _outside_solids(compound, listed, builder, outside)
+        outside_box = Bnd_Box()
+        BRepBndLib.AddOptimal_s(outside, outside_box)
+        total_box.Add(outside_box)
+        outside_faces = GProp_GProps()
+        BRepGProp.SurfaceProperties_s(outside, outside_faces)
+        area_all_faces = _finite(total_area + outside_faces.Mass())
     else:
         area_all_faces = total_area
     if counts["solids"] == 0:

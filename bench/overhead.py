@@ -1,0 +1,108 @@
+"""Extraction overhead of the queue: `cadextract run` versus a bare multiprocessing.Pool.
+
+    python bench/overhead.py [--corpus ../shared/corpus] [--runs 3] [--json out.json]
+
+Both sides extract every corpus file with concurrency 2 using the same extractor
+functions. The pool is a plain multiprocessing.Pool(2).map over the files (imports
+happen once per pool process, as in cadextract's children). `cadextract run` is timed
+as a user would run it from cron, start to exit, on a fresh batch (--force) against an
+embedded PostgreSQL that is already running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from cadextract import db, files  # noqa: E402
+from cadextract.extractors import base, registry  # noqa: E402
+
+
+def _extract(item: tuple[str, str]) -> str:
+    path, fmt = item
+    try:
+        registry.get(fmt).extract(Path(path), {}, base.no_progress)
+        return "ok"
+    except base.ExtractionError as exc:
+        return exc.error_type
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    cands = [c for c in files.collect([args.corpus], recursive=True) if c.skip_reason is None]
+    items = [(str(c.path), c.format or "") for c in cands]
+    home = Path(tempfile.mkdtemp(prefix="cadextract-overhead-"))
+    home.chmod(0o755)
+    url = db.embedded_url(home)
+    db.connect(url, home)
+    env = {**os.environ, "CADEXTRACT_DATABASE_URL": url, "CADEXTRACT_HOME": str(home)}
+    pool_s, run_s = [], []
+    for i in range(args.runs):
+        t = time.perf_counter()
+        with multiprocessing.get_context("spawn").Pool(2) as pool:
+            outcomes = pool.map(_extract, items, chunksize=1)
+        pool_s.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cadextract",
+                "run",
+                str(args.corpus),
+                "-r",
+                "-c",
+                "2",
+                "--force",
+                "--batch",
+                f"overhead-{i}",
+                "-q",
+                "--max-retries",
+                "0",
+            ],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
+        run_s.append(time.perf_counter() - t)
+        print(
+            f"run {i + 1}: pool {pool_s[-1]:.2f}s  cadextract run {run_s[-1]:.2f}s (exit {r.returncode})",
+            flush=True,
+        )
+    figures = {
+        "files": len(items),
+        "pool_ok": outcomes.count("ok"),
+        "pool_s": pool_s,
+        "run_s": run_s,
+        "pool_median_s": statistics.median(pool_s),
+        "run_median_s": statistics.median(run_s),
+        "ratio": statistics.median(run_s) / statistics.median(pool_s),
+    }
+    print(json.dumps(figures, indent=2))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2))
+    db.stop_embedded(home)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
