@@ -485,7 +485,7 @@ def _placed_props(solid: Any, known: Any, refs: list[tuple[Any, dict[str, Any]]]
         props = _solid_props(solid)
         known.Add(key)
         refs.append((solid, props))
-        return props
+        return dict(props)  # the caller pops "_box": keep the reference's
     ref_solid, ref = refs[i - 1]
     found = _rigid_move(ref_solid, solid)
     if found is None:
