@@ -64,7 +64,7 @@ def corpus_run(engine: Engine) -> dict[str, tuple[queue.Job, dict[str, Any] | No
     with engine.connect() as conn:
         for o in outcomes:
             assert o.job_id is not None
-            rel = str(Path(o.job.path).relative_to(CORPUS))
+            rel = str(Path(o.job.path).relative_to(CORPUS.resolve()))
             out[rel] = (queue.get(conn, o.job_id), queue.get_result(conn, o.job_id))
     return out
 
