@@ -108,6 +108,7 @@ def stop_embedded(home: Path) -> bool:
     """Stop the embedded server; False when it was not running."""
     if not embedded_status(home)["running"]:
         return False
+    _pgserver()  # imports the package with its platformdirs warning silenced
     from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # made at import time
 
     server_user = "pgserver" if _running_as_root() else None
