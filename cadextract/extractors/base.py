@@ -8,6 +8,7 @@ reason; ``permanent`` says whether retrying could ever help.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +91,33 @@ class BadOption(PermanentError):
     """A job option has a value the extractor cannot use."""
 
     error_type = "BadOption"
+
+
+def json_safe(obj: Any, fallback: Callable[[Any], Any] = str) -> Any:
+    """A value made JSON- and PostgreSQL-safe: finite floats, valid UTF-8 without NULs.
+
+    Dicts, lists and tuples are cleaned recursively; any other object goes through
+    ``fallback`` (``str`` unless the caller knows its library's scalar types better).
+    """
+    if isinstance(obj, str):
+        if "\x00" in obj:
+            obj = obj.replace("\x00", "")
+        try:
+            obj.encode("utf-8")
+        except UnicodeEncodeError:
+            obj = obj.encode("utf-8", "replace").decode("utf-8")
+        return obj
+    if isinstance(obj, bool) or obj is None or isinstance(obj, int):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, bytes):
+        return json_safe(obj.decode("latin-1"))
+    if isinstance(obj, dict):
+        return {str(json_safe(k, fallback)): json_safe(v, fallback) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v, fallback) for v in obj]
+    return json_safe(fallback(obj))
 
 
 def int_option(options: Mapping[str, Any], name: str, default: int) -> int:

@@ -30,6 +30,7 @@ from cadextract.extractors.base import (
     UnsupportedVersion,
     WrongFormat,
     int_option,
+    json_safe,
 )
 
 #: default cap for each of the texts / dimensions / inserts lists
@@ -131,24 +132,8 @@ def _vec(value: Any) -> list[float | None] | None:
 
 
 def _clean(obj: Any) -> Any:
-    """Make a value JSON- and PostgreSQL-safe: finite floats, valid UTF-8 without NULs."""
-    if isinstance(obj, str):
-        if "\x00" in obj:
-            obj = obj.replace("\x00", "")
-        try:
-            obj.encode("utf-8")
-        except UnicodeEncodeError:
-            obj = obj.encode("utf-8", "replace").decode("utf-8")
-        return obj
-    if isinstance(obj, bool) or obj is None or isinstance(obj, int):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(_clean(k)): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    return _clean(str(obj))
+    """JSON- and PostgreSQL-safe values (see ``base.json_safe``)."""
+    return json_safe(obj)
 
 
 def _sniff(path: Path) -> bool:

@@ -29,6 +29,7 @@ from cadextract.extractors.base import (
     TruncatedFile,
     WrongFormat,
     int_option,
+    json_safe,
 )
 
 DEFAULT_MAX_ITEMS = 100_000
@@ -124,29 +125,13 @@ def _parse_number(text: str | None) -> float | None:
 
 
 def _clean(obj: Any) -> Any:
-    """Make a value JSON- and PostgreSQL-safe: finite floats, valid UTF-8 without NULs."""
-    if isinstance(obj, str):
-        if "\x00" in obj:
-            obj = obj.replace("\x00", "")
-        try:
-            obj.encode("utf-8")
-        except UnicodeEncodeError:
-            obj = obj.encode("utf-8", "replace").decode("utf-8")
-        return obj
-    if isinstance(obj, bool) or obj is None or isinstance(obj, int):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, bytes):
-        return _clean(obj.decode("latin-1"))
-    if isinstance(obj, dict):
-        return {str(_clean(k)): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
+    """JSON- and PostgreSQL-safe values (see ``base.json_safe``); pdfminer literals by name."""
+    return json_safe(obj, _pdf_scalar)
+
+
+def _pdf_scalar(obj: Any) -> Any:
     name = getattr(obj, "name", None)  # pdfminer PSLiteral
-    if isinstance(name, str | bytes):
-        return _clean(name)
-    return _clean(str(obj))
+    return name if isinstance(name, str | bytes) else str(obj)
 
 
 def _sniff(path: Path) -> str | None:
