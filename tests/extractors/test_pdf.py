@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,9 @@ import pytest
 
 from cadextract.extractors import base, registry
 from cadextract.extractors.pdf import EXTRACTOR, extract, find_callouts
-from cadextract.result import build_document, validate
 from samples.generators.dxf_pdf import make_pdf
+from tests.extractors import common
+from tests.extractors.common import Recorder, check_progress
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 REFERENCE: dict[str, Any] = (
@@ -37,42 +37,12 @@ MUST_FAIL: dict[str, tuple[type[base.ExtractionError], ...]] = {
 }
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.values: list[float] = []
-
-    def __call__(self, percent: float, note: str | None = None) -> None:
-        self.values.append(percent)
-
-
 def run(path: Path, options: dict[str, Any] | None = None) -> tuple[dict[str, Any], Recorder]:
-    rec = Recorder()
-    payload = extract(path, options or {}, rec)
-    json.dumps(payload, allow_nan=False)
-    return payload, rec
+    return common.run_extractor(EXTRACTOR, path, options)
 
 
 def validated(path: Path, payload: dict[str, Any]) -> dict[str, Any]:
-    doc = build_document(
-        format="pdf",
-        extractor_name=EXTRACTOR.name,
-        extractor_version=EXTRACTOR.version,
-        libraries=EXTRACTOR.versions(),
-        path=str(path),
-        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        size=path.stat().st_size,
-        payload=payload,
-        extract_seconds=0.1,
-    )
-    validate(doc)
-    return doc
-
-
-def check_progress(rec: Recorder) -> None:
-    assert rec.values, "progress never called"
-    assert rec.values == sorted(rec.values), rec.values
-    assert rec.values[-1] >= 99.0
-    assert all(0.0 <= v <= 100.0 for v in rec.values)
+    return common.validated(EXTRACTOR, path, payload)
 
 
 def compare_with_reference(p: dict[str, Any], ref: dict[str, Any]) -> None:

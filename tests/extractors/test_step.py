@@ -6,7 +6,6 @@ of :mod:`cadextract.extractors.step`); only a file without any geometry raises `
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import subprocess
@@ -17,9 +16,10 @@ from typing import Any
 import pytest
 
 from cadextract.extractors import base, registry
-from cadextract.extractors.step import EXTRACTOR, extract, protocol_of, rows, summarize
-from cadextract.result import build_document, validate
+from cadextract.extractors.step import EXTRACTOR, protocol_of, rows, summarize
 from samples.generators.ifc_step import make_step
+from tests.extractors import common
+from tests.extractors.common import Recorder, check_progress
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 REFERENCE: dict[str, Any] = (
@@ -44,42 +44,12 @@ EXPECTED_ERRORS = {"bad/occdemos__as1-oc-214_truncated.stp": base.TruncatedFile}
 SURFACE_ONLY = {"step/occdemos__splinecage.stp", "step/nodeocc__plane.STEP"}
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.values: list[float] = []
-
-    def __call__(self, percent: float, note: str | None = None) -> None:
-        self.values.append(percent)
-
-
 def run(path: Path, options: dict[str, Any] | None = None) -> tuple[dict[str, Any], Recorder]:
-    rec = Recorder()
-    payload = extract(path, options or {}, rec)
-    json.dumps(payload, allow_nan=False)  # JSON-serialisable, no NaN/inf
-    return payload, rec
+    return common.run_extractor(EXTRACTOR, path, options)
 
 
 def validated(path: Path, payload: dict[str, Any]) -> dict[str, Any]:
-    doc = build_document(
-        format="step",
-        extractor_name=EXTRACTOR.name,
-        extractor_version=EXTRACTOR.version,
-        libraries=EXTRACTOR.versions(),
-        path=str(path),
-        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        size=path.stat().st_size,
-        payload=payload,
-        extract_seconds=0.1,
-    )
-    validate(doc)
-    return doc
-
-
-def check_progress(rec: Recorder) -> None:
-    assert rec.values, "progress never called"
-    assert rec.values == sorted(rec.values), rec.values
-    assert rec.values[-1] >= 99.0
-    assert all(0.0 <= v <= 100.0 for v in rec.values)
+    return common.validated(EXTRACTOR, path, payload)
 
 
 def check_views(payload: dict[str, Any]) -> None:
