@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +20,12 @@ from cadextract import db
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
+#: REFERENCE.json's per-file figures, read once; empty when the corpus is absent
+REFERENCE: dict[str, Any] = (
+    json.loads((CORPUS / "REFERENCE.json").read_text())["files"]
+    if (CORPUS / "REFERENCE.json").is_file()
+    else {}
+)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +10,10 @@ import pytest
 from cadextract.extractors import base, registry
 from cadextract.extractors.dxf import EXTRACTOR, extract
 from samples.generators.dxf_pdf import make_dxf
+from tests.conftest import CORPUS, REFERENCE
 from tests.extractors import common
 from tests.extractors.common import Recorder, check_progress
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-REFERENCE: dict[str, Any] = (
-    json.loads((CORPUS / "REFERENCE.json").read_text())["files"]
-    if (CORPUS / "REFERENCE.json").is_file()
-    else {}
-)
 CORPUS_FILES = sorted(
     f"{folder}/{p.name}"
     for folder in ("dxf", "bad")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import zipfile
@@ -15,15 +14,10 @@ import pytest
 from cadextract.extractors import base, registry
 from cadextract.extractors.ifc import EXTRACTOR, rows, summarize
 from samples.generators.ifc_step import make_ifc
+from tests.conftest import CORPUS, REFERENCE
 from tests.extractors import common
 from tests.extractors.common import Recorder, check_progress
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-REFERENCE: dict[str, Any] = (
-    json.loads((CORPUS / "REFERENCE.json").read_text())["files"]
-    if (CORPUS / "REFERENCE.json").is_file()
-    else {}
-)
 CORPUS_FILES = sorted(k for k, v in REFERENCE.items() if v.get("format") == "ifc") or ["<corpus absent>"]
 #: error type expected for the files the library refuses (REFERENCE ok: false)
 EXPECTED_ERRORS = {

@@ -6,7 +6,6 @@ of :mod:`cadextract.extractors.step`); only a file without any geometry raises `
 
 from __future__ import annotations
 
-import json
 import math
 import subprocess
 import sys
@@ -18,15 +17,10 @@ import pytest
 from cadextract.extractors import base, registry
 from cadextract.extractors.step import EXTRACTOR, protocol_of, rows, summarize
 from samples.generators.ifc_step import make_step
+from tests.conftest import CORPUS, REFERENCE
 from tests.extractors import common
 from tests.extractors.common import Recorder, check_progress
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-REFERENCE: dict[str, Any] = (
-    json.loads((CORPUS / "REFERENCE.json").read_text())["files"]
-    if (CORPUS / "REFERENCE.json").is_file()
-    else {}
-)
 #: files whose bare library work took more than this many seconds are marked slow
 SLOW_SECONDS = 2.0
 REL = 1e-6

@@ -8,7 +8,6 @@ specific error type.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from cadextract import files, queue, result, worker
 from cadextract.config import Settings
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, REFERENCE
 
 REL = 1e-6
 
@@ -41,12 +40,11 @@ def close(a: float, b: float) -> bool:
 def corpus_run(engine: Engine) -> dict[str, tuple[queue.Job, dict[str, Any] | None]]:
     if not CORPUS.is_dir():
         pytest.skip(f"shared corpus not found at {CORPUS}")
-    reference = json.loads((CORPUS / "REFERENCE.json").read_text())["files"]
     import sqlalchemy as sa
 
     with engine.begin() as conn:
         conn.execute(sa.text("TRUNCATE cadextract.extraction_jobs CASCADE"))
-    candidates = files.collect([CORPUS / rel for rel in reference], recursive=False)
+    candidates = files.collect([CORPUS / rel for rel in REFERENCE], recursive=False)
     digests = files.hash_all(candidates)
     new = [
         queue.NewJob(
@@ -70,15 +68,13 @@ def corpus_run(engine: Engine) -> dict[str, tuple[queue.Job, dict[str, Any] | No
 
 
 def reference_files() -> list[str]:
-    if not CORPUS.is_dir():
-        return ["<corpus absent>"]
-    return sorted(json.loads((CORPUS / "REFERENCE.json").read_text())["files"])
+    return sorted(REFERENCE) or ["<corpus absent>"]
 
 
 @pytest.mark.corpus
 @pytest.mark.parametrize("rel", reference_files())
 def test_corpus_file_through_worker(rel: str, corpus_run: dict[str, Any]) -> None:
-    ref = json.loads((CORPUS / "REFERENCE.json").read_text())["files"][rel]
+    ref = REFERENCE[rel]
     job, doc = corpus_run[rel]
     assert job.format == ref["format"], "format detected from content"
     if rel in EXPECTED_ERRORS:
