@@ -367,7 +367,7 @@ def _work(
         formats=formats,
     )
     sup = worker.Supervisor(engine, settings, options, on_event=on_event, reconnect=reconnect)
-    restore = worker.install_signal_handlers(sup)
+    exiting = worker.install_signal_handlers(sup)
     try:
         if live:
             with Live(console=out, refresh_per_second=4, transient=False) as display:
@@ -389,7 +389,7 @@ def _work(
         else:
             stats = sup.run()
     finally:
-        restore()
+        exiting()
     return stats
 
 

@@ -871,15 +871,25 @@ def _describe_exit(code: int | None) -> str:
 
 
 def install_signal_handlers(supervisor: Supervisor) -> Callable[[], None]:
-    """SIGTERM / Ctrl-C stop gracefully; a second one stops at once. Returns an undo function."""
+    """SIGTERM / Ctrl-C stop gracefully; a second one stops at once.
+
+    Returns the function to call once the supervisor has returned: from then on the
+    process is only exiting (forkserver and idle children being torn down), and a
+    further signal ends it at once, quietly, instead of raising KeyboardInterrupt
+    into interpreter shutdown.
+    """
 
     def handler(signum: int, frame: object) -> None:
         supervisor.request_stop()
 
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    def exit_now(signum: int, frame: object) -> None:
+        os._exit(128 + signum)
 
-    def restore() -> None:
-        for s, h in previous.items():
-            signal.signal(s, h)
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, handler)
 
-    return restore
+    def exiting() -> None:
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, exit_now)
+
+    return exiting
