@@ -1,4 +1,4 @@
-"""The child process: receives one job at a time over a pipe, runs its extractor, reports.
+"""The child process: receives jobs over a pipe, runs their extractor one at a time, reports.
 
 Children never open a database connection. Parsers are native code that may
 segfault, hang or eat memory; all of that happens here, where the supervisor can see
@@ -52,7 +52,11 @@ def main(conn: Connection) -> None:
             return
         if msg is None:  # recycled or shutting down
             return
-        conn.send(run(msg, conn))
+        # jobs come in lists (several at once for tiny files: one message, not one
+        # each); each result goes back as soon as it exists, so the supervisor always
+        # knows which job is running
+        for job in msg:
+            conn.send(run(job, conn))
 
 
 def _die_with_parent() -> None:

@@ -329,7 +329,7 @@ def _work(
     concurrency: int,
     until_empty: bool,
     wait_for_retries: bool,
-    prefetch: int,
+    prefetch: int | None,
     formats: list[str] | None,
     live: bool,
 ) -> worker.Stats:
@@ -401,9 +401,14 @@ def work(
         bool, typer.Option("--until-empty", help="Exit when nothing is runnable.")
     ] = False,
     prefetch: Annotated[
-        int,
-        typer.Option(min=0, max=256, help="Jobs queued in each child beyond the one it runs (tiny files)."),
-    ] = 0,
+        int | None,
+        typer.Option(
+            min=0,
+            max=256,
+            help="Jobs queued in each child beyond the one it runs. Default: about 0.1 s of work "
+            "per child, judged from recent job durations (0 for seconds-long files).",
+        ),
+    ] = None,
     fmt: Annotated[list[str] | None, typer.Option("--format", "-f", help="Only these formats.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
@@ -477,7 +482,7 @@ def run(
             concurrency=concurrency,
             until_empty=True,
             wait_for_retries=True,
-            prefetch=0,
+            prefetch=None,
             formats=None,
             live=out.is_terminal and not quiet,
         )

@@ -1,14 +1,20 @@
 """The supervisor: claims jobs, hands each to a child process, writes what happened.
 
-One process, one thread, one loop. It owns the database connection; children only
-extract (see ``child.py``). Each turn of the loop it
+One process, one loop, plus a thread that talks to the database (``dbstep.py``);
+children only extract (see ``child.py``). Each turn of the loop it
 
 1. reads messages and deaths from children (``multiprocessing.connection.wait``),
+   and the result of the last database step, if it has ended;
 2. enforces timeouts, memory limits, cancel requests and lost leases by killing children,
-3. writes finished jobs in one transaction (results + status, fenced by lease token),
-4. claims as many jobs as it has free slots, several per round trip,
-5. every heartbeat: renews leases, stores progress, learns of cancel requests;
-   every lease/2: rescues jobs whose worker died.
+3. if no database step is running, starts the next one: write finished jobs (results +
+   status, fenced by lease token) and claim as many jobs as it has room for, in one
+   transaction; every heartbeat also renew leases, store progress and learn of cancel
+   requests; every lease/2 rescue jobs whose worker died;
+4. hands claimed jobs to children.
+
+Only the loop's thread touches the supervisor's state: the database thread gets a
+``Plan`` and returns a ``StepResult``, which the loop applies. Children are fed while
+a step's round trips are in flight.
 
 If PostgreSQL goes away, the children keep working; outcomes wait in memory and are
 written when the connection is back (reconnects follow the tenacity backoff policy).
@@ -17,6 +23,7 @@ written when the connection is back (reconnects follow the tenacity backoff poli
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import multiprocessing
 import multiprocessing.forkserver
@@ -28,6 +35,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -39,7 +47,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from cadextract import backoff, child, queue
+from cadextract import backoff, child, dbstep, queue
 from cadextract.config import Settings
 from cadextract.db import first_line
 from cadextract.extractors import registry
@@ -49,16 +57,13 @@ log = logging.getLogger(__name__)
 
 MEMORY_CHECK_EVERY = 0.2  # seconds
 MAX_WAIT = 0.25  # longest the loop sleeps, so signals and deadlines are seen promptly
-
-
-#: what one turn wrote: completions, failures, cancels, releases, and the ids the database took
-Written = tuple[
-    list[queue.Completion],
-    list[queue.Failure],
-    list[tuple[uuid.UUID, uuid.UUID]],
-    list[tuple[uuid.UUID, uuid.UUID]],
-    set[uuid.UUID],
-]
+# Holding jobs ahead (claimed, not yet running) saves round trips on tiny files but
+# keeps them from idle workers elsewhere: hold about this much work per child...
+HOLD_AHEAD_SECONDS = 0.1
+MAX_AHEAD = 256  # ...and never more than this many jobs per child
+PIPE_AHEAD = 8  # of which at most this many wait in the child's pipe; the rest stay here
+JOB_SECONDS_WEIGHT = 0.2  # of the newest job in the moving average of durations
+SHUTDOWN_STEP_WAIT = 30.0  # seconds a stopping worker waits for a database step in flight
 
 
 @dataclass(frozen=True)
@@ -122,8 +127,8 @@ class Options:
     until_empty: bool = False
     #: with until_empty: also wait for jobs backing off before a retry (used by `run`)
     wait_for_retries: bool = False
-    #: jobs queued in each child beyond the one it runs: saves round trips on tiny files
-    prefetch: int = 0
+    #: jobs queued in each child beyond the one it runs; None: judged from job durations
+    prefetch: int | None = None
     formats: Sequence[str] | None = None
     batch_limit: int = 500
 
@@ -161,7 +166,7 @@ class Supervisor:
         # CLI's imports already loaded in the server that costs milliseconds, not ~0.6 s.
         self.ctx.set_forkserver_preload(["cadextract.cli", "cadextract.child"])
         _start_forkserver()
-        self.depth = 1 + max(0, options.prefetch)
+        self._job_seconds: float | None = None  # moving average of recent jobs' durations
         self.slots: list[Slot | None] = [None] * options.concurrency
         self.held: dict[uuid.UUID, Running] = {}
         self.draining: list[Slot] = []  # recycled children finishing the jobs they hold
@@ -171,7 +176,8 @@ class Supervisor:
         self.failures: list[queue.Failure] = []
         self.cancels: list[tuple[uuid.UUID, uuid.UUID]] = []
         self.releases: list[tuple[uuid.UUID, uuid.UUID]] = []
-        self._failure_status: dict[uuid.UUID, str] = {}
+        self._db = dbstep.Runner()
+        self._step: tuple[dbstep.Plan, Future[dbstep.StepResult]] | None = None  # in flight
         self.stats = Stats()
         self.started_at = time.monotonic()
         self.connected = True
@@ -213,7 +219,10 @@ class Supervisor:
                 self._turn()
                 self.on_tick(self)
         finally:
-            self._shutdown()
+            try:
+                self._shutdown()
+            finally:
+                self._db.close()
         return self.stats
 
     def snapshot(self) -> list[tuple[int, int | None, Running | None]]:
@@ -229,22 +238,25 @@ class Supervisor:
     def _turn(self) -> None:
         now = time.monotonic()
         self._read_children(self._wait_timeout(now))
+        self._collect_step()
         now = time.monotonic()
         if self.exiting:
             self._reap()
         self._enforce_limits(now)
         if self._stopping:
             self._stop_work(now)
-        if not self.connected:
+        if not self.connected and self._step is None:
             self._try_reconnect(now)
         if self.connected:
             self._db_step(now)
         self._assign_work()
 
     def _wait_timeout(self, now: float) -> float:
+        if self._step is not None:
+            return MAX_WAIT  # the step's end wakes the loop (Runner.fileno)
         if self._wake and self.connected and not self._stopping and self._capacity() > 0:
             return 0.0
-        due = [self._next_heartbeat, self._next_poll]
+        due = [self._next_heartbeat, self._next_poll, self._next_rescue]
         if self._outcomes_waiting():
             due.append(now)
         return max(0.0, min(MAX_WAIT, min(due) - now))
@@ -253,22 +265,25 @@ class Supervisor:
         return bool(self.completions or self.failures or self.cancels or self.releases)
 
     def _db_step(self, now: float) -> None:
+        """Start the next database step on the database thread, if one is due and none runs."""
+        if self._step is not None:
+            return
+        plan = self._plan(now)
+        if plan is not None:
+            self._step = (plan, self._db.submit(functools.partial(dbstep.execute, self.engine, plan)))
+
+    def _collect_step(self, timeout: float | None = 0.0) -> None:
+        """Apply the database step's result once it has ended (wait up to ``timeout``)."""
+        if self._step is None:
+            return
+        plan, future = self._step
         try:
-            if self._outcomes_waiting() or self._claim_due(now):
-                # one transaction per turn: what finished, and what to run next
-                with self.engine.begin() as conn:
-                    written = self._write(conn)
-                    claimed = self._claim(conn, now)
-                self._written(*written)
-                self._claimed(claimed, now)
-            if now >= self._next_heartbeat:
-                self._heartbeat()
-                self._next_heartbeat = now + self.settings.heartbeat_seconds
-            if now >= self._next_rescue:
-                self._rescue()
-                self._next_rescue = now + max(1.0, self.settings.lease_seconds / 2)
-        except (DBAPIError, psycopg.Error) as exc:
-            self._lost_database(exc)
+            result = future.result(timeout)
+        except TimeoutError:
+            return
+        self._db.clear()
+        self._step = None
+        self._apply(plan, result, time.monotonic())
 
     # -- children -----------------------------------------------------------------
 
@@ -288,6 +303,8 @@ class Supervisor:
             waitables += [slot.conn, slot.process.sentinel]
         if self._listen is not None:
             waitables.append(self._listen.fileno())
+        if self._step is not None:
+            waitables.append(self._db.fileno())
         if not waitables:
             time.sleep(timeout)
             return
@@ -332,6 +349,7 @@ class Supervisor:
         slot.jobs.popleft()
         slot.jobs_run += 1
         running.slot = None
+        self._took(running)
         if slot.jobs:
             self._started(slot.jobs[0])  # the child goes straight on to the next one
         if running.fate == "cancel":
@@ -381,6 +399,7 @@ class Supervisor:
             return
         head = self.held[slot.jobs.popleft()]
         head.slot = None
+        self._took(head)
         reason = slot.kill_reason
         log.debug(
             "child %s ended (%s) holding %d job(s); kill reason %s",
@@ -464,16 +483,50 @@ class Supervisor:
         running.started = time.monotonic()
         running.deadline = running.started + _timeout_for(running.job, self.settings)
 
+    def _ahead(self) -> int:
+        """Jobs to hold per child beyond the one it runs: ~HOLD_AHEAD_SECONDS of work.
+
+        Judged from the moving average of recent job durations, so seconds-long CAD
+        jobs are claimed one per free child (an idle worker on another host can take the
+        rest) and millisecond jobs don't wait for a round trip each. ``--prefetch``
+        fixes the number instead, all of it in the child's pipe.
+        """
+        if self.options.prefetch is not None:
+            return max(0, self.options.prefetch)
+        if self._job_seconds is None:
+            return 0
+        return int(min(MAX_AHEAD, HOLD_AHEAD_SECONDS / max(self._job_seconds, 1e-6)))
+
+    def _depth(self) -> int:
+        """How many jobs a child may hold: the one it runs and those queued in its pipe."""
+        if self.options.prefetch is not None:
+            return 1 + max(0, self.options.prefetch)
+        return 1 + min(PIPE_AHEAD, self._ahead())
+
     def _slot_room(self, slot: Slot | None) -> int:
         if slot is None:
-            return 0 if self._stopping else self.depth
+            return 0 if self._stopping else self._depth()
         if slot.retiring:
             return 0
-        return self.depth - len(slot.jobs)
+        return max(0, self._depth() - len(slot.jobs))
 
     def _capacity(self) -> int:
-        """How many more jobs the children can take now, minus those already waiting."""
-        return sum(self._slot_room(s) for s in self.slots) - len(self.backlog)
+        """How many more jobs to claim: room in the children, plus what to hold ahead
+        here (adaptive mode), minus what is already waiting."""
+        held_here = 0
+        if self.options.prefetch is None:
+            held_here = self.options.concurrency * max(0, self._ahead() - PIPE_AHEAD)
+        return sum(self._slot_room(s) for s in self.slots) + held_here - len(self.backlog)
+
+    def _took(self, running: Running) -> None:
+        """Fold a finished job's duration into the moving average."""
+        if running.started is None:
+            return
+        seconds = time.monotonic() - running.started
+        if self._job_seconds is None:
+            self._job_seconds = seconds
+        else:
+            self._job_seconds += JOB_SECONDS_WEIGHT * (seconds - self._job_seconds)
 
     def _assign_work(self) -> None:
         for index in range(len(self.slots)):
@@ -481,34 +534,35 @@ class Supervisor:
                 return
             slot = self.slots[index]
             room = self._slot_room(slot)
-            if room <= 0:
+            # top a child's pipe up in chunks (one message for several tiny jobs), or
+            # at once when it has nothing to do
+            if room <= 0 or (slot is not None and slot.jobs and room < max(1, self._depth() // 2)):
                 continue
             if slot is None:
                 slot = self._spawn(index)
-            for _ in range(room):
-                if not self.backlog:
-                    break
-                job_id = self.backlog[0]
-                job = self.held[job_id].job
-                try:
-                    slot.conn.send(
-                        {
-                            "id": job.id,
-                            "path": job.path,
-                            "format": job.format,
-                            "sha256": job.sha256,
-                            "size": job.size,
-                            "options": job.options,
-                            "max_result_bytes": int(self.settings.max_result_mb * 1024 * 1024),
-                        }
-                    )
-                except OSError:
-                    break  # the child is dying; its sentinel will tell us next turn
+            batch = [self.backlog[i] for i in range(min(room, len(self.backlog)))]
+            try:
+                slot.conn.send([self._message(self.held[job_id].job) for job_id in batch])
+            except OSError:
+                continue  # the child is dying; its sentinel will tell us next turn
+            for job_id in batch:
                 self.backlog.popleft()
                 slot.jobs.append(job_id)
                 self.held[job_id].slot = slot
-                if len(slot.jobs) == 1:
-                    self._started(job_id)
+            if len(slot.jobs) == len(batch):
+                self._started(slot.jobs[0])
+
+    def _message(self, job: queue.Claimed) -> dict[str, Any]:
+        """What a child needs to run a job."""
+        return {
+            "id": job.id,
+            "path": job.path,
+            "format": job.format,
+            "sha256": job.sha256,
+            "size": job.size,
+            "options": job.options,
+            "max_result_bytes": int(self.settings.max_result_mb * 1024 * 1024),
+        }
 
     # -- decisions ----------------------------------------------------------------
 
@@ -543,38 +597,72 @@ class Supervisor:
 
     # -- database -------------------------------------------------------------------
 
-    def _write(self, conn: sa.Connection) -> Written:
-        """Write every outcome gathered since the last turn (fenced by lease token)."""
-        completions, failures = list(self.completions), list(self.failures)
-        cancels, releases = list(self.cancels), list(self.releases)
-        done: set[uuid.UUID] = set()
-        done |= queue.complete(conn, completions)
-        self._failure_status = queue.record_failures(conn, failures)
-        done |= set(self._failure_status)
-        done |= queue.mark_cancelled(conn, cancels)
-        done |= queue.release(conn, releases)
-        return completions, failures, cancels, releases, done
+    def _plan(self, now: float) -> dbstep.Plan | None:
+        """Decide the next database step: the outcomes to write, the jobs to claim, and
+        whether a heartbeat or rescue is due. None when there is nothing to do."""
+        claim = min(self._capacity(), self.options.batch_limit) if self._claim_due(now) else 0
+        heartbeat = now >= self._next_heartbeat
+        rescue = now >= self._next_rescue
+        if not (self._outcomes_waiting() or claim or heartbeat or rescue):
+            return None
+        plan = dbstep.Plan(
+            completions=self.completions,
+            failures=self.failures,
+            cancels=self.cancels,
+            releases=self.releases,
+            claim=claim,
+            worker_id=self.worker_id,
+            formats=self.formats,
+            lease_seconds=self.settings.lease_seconds,
+            check_done=self.options.until_empty and not self.held,
+            wait_for_retries=self.options.wait_for_retries,
+            rescue=rescue,
+        )
+        # outcomes now belong to the step; a step that fails gives them back
+        self.completions, self.failures, self.cancels, self.releases = [], [], [], []
+        if claim:
+            self._wake = False
+            self._next_poll = now + self.settings.poll_seconds
+        if heartbeat:
+            plan.leases = [queue.Lease(r.job.id, r.job.token, r.progress, r.note) for r in self.held.values()]
+            self._next_heartbeat = now + self.settings.heartbeat_seconds
+        if rescue:
+            self._next_rescue = now + max(1.0, self.settings.lease_seconds / 2)
+        return plan
 
-    def _written(
-        self,
-        completions: list[queue.Completion],
-        failures: list[queue.Failure],
-        cancels: list[tuple[uuid.UUID, uuid.UUID]],
-        releases: list[tuple[uuid.UUID, uuid.UUID]],
-        done: set[uuid.UUID],
-    ) -> None:
-        """After commit: forget what was written (a failed commit keeps it for the retry)."""
-        del self.completions[: len(completions)]
-        del self.failures[: len(failures)]
-        del self.cancels[: len(cancels)]
-        del self.releases[: len(releases)]
+    def _apply(self, plan: dbstep.Plan, result: dbstep.StepResult, now: float) -> None:
+        """Take in what a database step did, in the order it did it."""
+        if result.written is None:
+            # not committed: written again by the next step, ahead of newer outcomes
+            self.completions[:0] = plan.completions
+            self.failures[:0] = plan.failures
+            self.cancels[:0] = plan.cancels
+            self.releases[:0] = plan.releases
+        else:
+            self._written(plan, result.written, result.failure_status)
+        if result.claimed is not None:
+            self._claimed(plan, result, now)
+        if result.alive is not None and plan.leases:
+            for lease in plan.leases:
+                if lease.id not in result.alive:
+                    self._lease_lost(lease.id)
+                elif lease.id in result.cancel:
+                    self._cancel_requested(lease.id)
+        if result.rescued:
+            log.info("rescued %d job(s) whose worker stopped renewing its lease", result.rescued)
+            self._wake = True
+        if result.error is not None:
+            self._lost_database(result.error)
+
+    def _written(self, plan: dbstep.Plan, done: set[uuid.UUID], failure_status: dict[uuid.UUID, str]) -> None:
+        """After commit: report each outcome, or that its lease was lost meanwhile."""
         lost = "not written: lease lost"
-        for c in completions:
+        for c in plan.completions:
             self._finish(c.id, "completed" if c.id in done else "lost", "" if c.id in done else lost)
-        for f in failures:
+        for f in plan.failures:
             if f.id not in done:
                 self._finish(f.id, "lost", lost)
-            elif self._failure_status.get(f.id) == "cancelled":
+            elif failure_status.get(f.id) == "cancelled":
                 self._finish(f.id, "cancelled", "cancel requested while it failed")
             elif f.status == JobStatus.FAILED:
                 self._finish(f.id, "failed", f"{f.error['type']}: {f.error['message']}")
@@ -582,9 +670,9 @@ class Supervisor:
                 self._finish(
                     f.id, "retrying", f"{f.error['type']}: {f.error['message']} (retry in {f.delay:.0f}s)"
                 )
-        for job_id, _ in cancels:
+        for job_id, _ in plan.cancels:
             self._finish(job_id, "cancelled" if job_id in done else "lost", "")
-        for job_id, _ in releases:
+        for job_id, _ in plan.releases:
             self._finish(job_id, "released" if job_id in done else "lost", "returned to the queue")
 
     def _finish(self, job_id: uuid.UUID, kind: str, detail: str) -> None:
@@ -606,18 +694,6 @@ class Supervisor:
         job = running.job
         self.on_event(Event(kind, job.id, job.path, job.format, detail))
 
-    def _heartbeat(self) -> None:
-        if not self.held:
-            return
-        leases = [queue.Lease(r.job.id, r.job.token, r.progress, r.note) for r in self.held.values()]
-        with self.engine.begin() as conn:
-            alive, cancel = queue.heartbeat(conn, leases, lease_seconds=self.settings.lease_seconds)
-        for lease in leases:
-            if lease.id not in alive:
-                self._lease_lost(lease.id)
-            elif lease.id in cancel:
-                self._cancel_requested(lease.id)
-
     def _where(self, running: Running) -> Slot | None:
         return running.slot
 
@@ -638,9 +714,13 @@ class Supervisor:
             self._drop(running)
 
     def _cancel_requested(self, job_id: uuid.UUID) -> None:
-        running = self.held[job_id]
+        running = self.held.get(job_id)
+        if running is None:
+            return
         if any(c.id == job_id for c in self.completions) or any(f.id == job_id for f in self.failures):
             return  # already finished; its outcome stands
+        if self._step is not None and job_id in self._step[0].finishing():
+            return  # finished, and being written right now
         slot = self._where(running)
         if slot is not None and slot.current == job_id:
             self._kill(slot, {"type": "Cancelled", "message": "cancelled", "permanent": True})
@@ -650,37 +730,18 @@ class Supervisor:
             self.backlog.remove(job_id)
             self.cancels.append((job_id, running.job.token))
 
-    def _rescue(self) -> None:
-        with self.engine.begin() as conn:
-            rescued = queue.rescue(conn)
-        if rescued:
-            log.info("rescued %d job(s) whose worker stopped renewing its lease", len(rescued))
-            self._wake = True
-
     def _claim_due(self, now: float) -> bool:
         return not self._stopping and self._capacity() > 0 and (self._wake or now >= self._next_poll)
 
-    def _claim(self, conn: sa.Connection, now: float) -> list[queue.Claimed] | None:
-        """Claim up to the free capacity; None when no claim was due this turn."""
-        if not self._claim_due(now):
-            return None
-        want = min(self._capacity(), self.options.batch_limit)
-        claimed = queue.claim(
-            conn,
-            worker_id=self.worker_id,
-            limit=want,
-            lease_seconds=self.settings.lease_seconds,
-            formats=self.formats,
-        )
-        if not claimed and self.options.until_empty and not self.held and self._queue_done(conn):
-            self._idle_since = self._idle_since or now
+    def _claimed(self, plan: dbstep.Plan, result: dbstep.StepResult, now: float) -> None:
+        claimed = result.claimed or []
         # a full batch means more may be waiting: claim again at once
-        self._wake = len(claimed) == want
-        self._next_poll = now + self.settings.poll_seconds
-        return claimed
-
-    def _claimed(self, claimed: list[queue.Claimed] | None, now: float) -> None:
+        self._wake = self._wake or len(claimed) == plan.claim
         if not claimed:
+            if result.queue_done and not self.held:
+                self._idle_since = self._idle_since or now
+            elif result.next_retry_in is not None:
+                self._next_poll = min(self._next_poll, now + result.next_retry_in)
             return
         self._idle_since = None
         for job in claimed:
@@ -689,19 +750,6 @@ class Supervisor:
             self.backlog.append(job.id)
             self.stats.claimed += 1
             self._emit("claimed", running, f"attempt {job.attempts}/{job.max_attempts}")
-
-    def _queue_done(self, conn: sa.Connection) -> bool:
-        if queue.has_runnable(conn, self.formats):
-            return False
-        if self.options.wait_for_retries:
-            # jobs of a dead worker come back when their lease expires: wait for them too
-            if queue.has_processing(conn, self.formats):
-                return False
-            due = queue.next_run_after(conn, self.formats)
-            if due is not None:
-                self._next_poll = min(self._next_poll, time.monotonic() + due)
-                return False
-        return True
 
     # -- notifications and outages ----------------------------------------------------
 
@@ -802,17 +850,19 @@ class Supervisor:
                 slot.process.kill()
                 self._retire(slot)
         self._reap(timeout=5)
+        # a claim still in flight adds to the backlog: wait for it before returning that
+        self._collect_step(timeout=SHUTDOWN_STEP_WAIT)
         self._release_backlog()
-        if self.connected and self._outcomes_waiting():
-            try:
-                with self.engine.begin() as conn:
-                    written = self._write(conn)
-                self._written(*written)
-            except (DBAPIError, psycopg.Error) as exc:
+        if self.connected and self._step is None and self._outcomes_waiting():
+            plan = dbstep.Plan(self.completions, self.failures, self.cancels, self.releases)
+            self.completions, self.failures, self.cancels, self.releases = [], [], [], []
+            result = dbstep.execute(self.engine, plan)
+            self._apply(plan, result, time.monotonic())
+            if result.error is not None:
                 log.warning(
                     "could not return %d job(s) to the queue (%s); they come back when their lease expires",
                     len(self.held),
-                    first_line(exc),
+                    first_line(result.error),
                 )
         self._close_listener()
 
