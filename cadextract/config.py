@@ -13,7 +13,7 @@ Environment variables (all optional):
     CADEXTRACT_BACKOFF_CAP      longest retry delay in seconds (default 600)
     CADEXTRACT_MAX_RETRIES      retries after the first attempt (default 3)
     CADEXTRACT_MEMORY_LIMIT_MB  RSS ceiling per child process (default 4096)
-    CADEXTRACT_RECYCLE_AFTER    jobs a child runs before it is replaced (default 200)
+    CADEXTRACT_RECYCLE_AFTER    jobs a child runs before it is replaced (default 1000)
     CADEXTRACT_GRACE_SECONDS    shutdown grace period for running jobs (default 30)
     CADEXTRACT_TIMEOUT_SECONDS  wall-clock limit per job; default per format
     CADEXTRACT_MAX_RESULT_MB    largest result document accepted (default 64)
@@ -67,7 +67,7 @@ class Settings:
     backoff_cap: float = 600.0
     max_retries: int = 3
     memory_limit_mb: int = 4096
-    recycle_after: int = 200
+    recycle_after: int = 1000
     grace_seconds: float = 30.0
     timeout_seconds: float | None = None
     max_result_mb: float = 64.0
@@ -86,7 +86,7 @@ class Settings:
             backoff_cap=_env_float("CADEXTRACT_BACKOFF_CAP", 600.0),
             max_retries=_env_int("CADEXTRACT_MAX_RETRIES", 3),
             memory_limit_mb=_env_int("CADEXTRACT_MEMORY_LIMIT_MB", 4096),
-            recycle_after=_env_int("CADEXTRACT_RECYCLE_AFTER", 200),
+            recycle_after=_env_int("CADEXTRACT_RECYCLE_AFTER", 1000),
             grace_seconds=_env_float("CADEXTRACT_GRACE_SECONDS", 30.0),
             timeout_seconds=timeout if timeout > 0 else None,
             max_result_mb=_env_float("CADEXTRACT_MAX_RESULT_MB", 64.0),

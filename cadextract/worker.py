@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 
 MEMORY_CHECK_EVERY = 0.2  # seconds
 MAX_WAIT = 0.25  # longest the loop sleeps, so signals and deadlines are seen promptly
+RECYCLE_AT_MEMORY = 0.5  # a child above this share of the memory limit is replaced after its jobs
 # Holding jobs ahead (claimed, not yet running) saves round trips on tiny files but
 # keeps them from idle workers elsewhere: hold about this much work per child...
 HOLD_AHEAD_SECONDS = 0.1
@@ -361,13 +362,18 @@ class Supervisor:
         else:
             self._failed(running, msg[2])
         if slot.jobs_run + len(slot.jobs) >= self.settings.recycle_after and not slot.retiring:
-            # it gets no more jobs; a successor takes its place at once, so the pipeline
-            # keeps flowing while this one finishes what it holds
-            slot.retiring = True
-            self.slots[slot.index] = None
-            self.draining.append(slot)
+            self._recycle(slot)
         if slot.retiring and not slot.jobs:
             self._retire(slot)
+
+    def _recycle(self, slot: Slot) -> None:
+        """The child gets no more jobs; a successor takes its slot at once, so the
+        pipeline keeps flowing while this one finishes what it holds, then exits."""
+        slot.retiring = True
+        if self.slots[slot.index] is slot:
+            self.slots[slot.index] = None
+        if slot not in self.draining:
+            self.draining.append(slot)
 
     def _retire(self, slot: Slot, *, wait: bool = False) -> None:
         """Ask an idle child to exit (a clean exit between jobs contains parser leaks)."""
@@ -466,16 +472,21 @@ class Supervisor:
                         "message": f"took longer than the {seconds:g}s limit; the child was killed",
                     },
                 )
-            elif check_memory and _rss(slot.process.pid) > limit:
-                self._kill(
-                    slot,
-                    {
-                        "type": "MemoryLimit",
-                        "permanent": True,
-                        "message": f"used more than the {self.settings.memory_limit_mb} MB memory limit; "
-                        "the child was killed",
-                    },
-                )
+            elif check_memory:
+                rss = _rss(slot.process.pid)
+                if rss > limit:
+                    self._kill(
+                        slot,
+                        {
+                            "type": "MemoryLimit",
+                            "permanent": True,
+                            "message": f"used more than the {self.settings.memory_limit_mb} MB memory limit; "
+                            "the child was killed",
+                        },
+                    )
+                elif rss > limit * RECYCLE_AT_MEMORY and not slot.retiring:
+                    # a parser that leaks: replace the child before a job pays for it
+                    self._recycle(slot)
 
     def _started(self, job_id: uuid.UUID) -> None:
         """The job is now its child's current one: its wall-clock limit starts."""
@@ -505,10 +516,11 @@ class Supervisor:
 
     def _slot_room(self, slot: Slot | None) -> int:
         if slot is None:
-            return 0 if self._stopping else self._depth()
+            return 0 if self._stopping else min(self._depth(), self.settings.recycle_after)
         if slot.retiring:
             return 0
-        return max(0, self._depth() - len(slot.jobs))
+        quota = self.settings.recycle_after - slot.jobs_run - len(slot.jobs)
+        return max(0, min(self._depth() - len(slot.jobs), quota))
 
     def _capacity(self) -> int:
         """How many more jobs to claim: room in the children, plus what to hold ahead

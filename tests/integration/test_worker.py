@@ -44,6 +44,35 @@ def test_noop_jobs_all_complete_once(clean_db: Engine, tmp_path: Path) -> None:
     assert all(rows[i].attempts == 1 and rows[i].progress == 100 for i in ids)
 
 
+def _most_held_unfinished(engine: Engine, **kw: Any) -> int:
+    """Run a worker; the most jobs it held at once that were claimed but not finished."""
+    most = 0
+
+    def on_tick(s: worker.Supervisor) -> None:
+        nonlocal most
+        most = max(most, len(s.backlog) + sum(len(slot.jobs) for slot in s._live()))
+
+    sup = worker.Supervisor(engine, FAST, worker.Options(until_empty=True, **kw))
+    sup.on_tick = on_tick
+    sup.run()
+    assert sup.stats.completed == sup.stats.claimed > 0
+    return most
+
+
+def test_seconds_long_jobs_are_claimed_one_per_child(clean_db: Engine, tmp_path: Path) -> None:
+    enqueue_files(clean_db, make_files(tmp_path, 4), fmt="test-sleep", options={"seconds": 0.3})
+    # nothing held back from other workers while a child is busy
+    assert _most_held_unfinished(clean_db, concurrency=1) == 1
+
+
+def test_tiny_jobs_are_held_ahead(clean_db: Engine, tmp_path: Path) -> None:
+    enqueue_files(clean_db, make_files(tmp_path / "a", 400))
+    assert _most_held_unfinished(clean_db, concurrency=1) > 8
+    # --prefetch fixes the number instead
+    enqueue_files(clean_db, make_files(tmp_path / "b", 100))
+    assert _most_held_unfinished(clean_db, concurrency=1, prefetch=0) == 1
+
+
 def test_claimed_job_shows_processing_with_worker_and_start(clean_db: Engine, tmp_path: Path) -> None:
     [jid] = enqueue_files(clean_db, make_files(tmp_path, 1), fmt="test-sleep", options={"seconds": 0.5})
     seen: list[Any] = []
@@ -151,6 +180,24 @@ def test_children_are_recycled(clean_db: Engine, tmp_path: Path) -> None:
     sup = run_worker(clean_db, recycle, concurrency=1)
     assert sup.stats.completed == 12
     assert sup.stats.children_started == 4
+
+
+def test_a_child_past_half_the_memory_limit_is_replaced_after_its_job(
+    clean_db: Engine, tmp_path: Path
+) -> None:
+    enqueue_files(
+        clean_db,
+        make_files(tmp_path / "big", 1),
+        fmt="test-allocate",
+        options={"mb": 192, "step_delay": 0.25},
+        priority=10,
+    )
+    enqueue_files(clean_db, make_files(tmp_path / "small", 3))
+    settings = Settings(**{**FAST.__dict__, "memory_limit_mb": 320})
+    sup = run_worker(clean_db, settings, concurrency=1)
+    # the big job completes (under the limit), then a fresh child runs the rest
+    assert sup.stats.completed == 4 and sup.stats.failed == 0
+    assert sup.stats.children_started == 2
 
 
 def test_only_registered_formats_are_claimed(clean_db: Engine, tmp_path: Path) -> None:
