@@ -95,12 +95,12 @@ class Bench:
 
     # -- throughput -------------------------------------------------------------------
 
-    def cadextract_run(self, n: int, prefetch: int) -> dict[str, float]:
+    def cadextract_run(self, n: int, prefetch: str) -> dict[str, float]:
         self.reset()
         self.enqueue(self.files(n, "tp"))
         self.checkpoint()
         t0 = time.perf_counter()
-        r = self.cli("work", "-c", "2", "--until-empty", "--prefetch", str(prefetch), "-q")
+        r = self.cli("work", "-c", "2", "--until-empty", *_prefetch_args(prefetch), "-q")
         wall = time.perf_counter() - t0
         assert r.returncode == 0, r.stderr
         with self.engine.connect() as conn:
@@ -117,7 +117,7 @@ class Bench:
         n, runs = self.args.jobs, self.args.runs
         table: dict[str, list[float]] = {}
         for prefetch in self.args.prefetch:
-            key = f"cadextract -c 2 --prefetch {prefetch}"
+            key = "cadextract -c 2" + (f" --prefetch {prefetch}" if prefetch != "auto" else " (default)")
             for _ in range(runs):
                 figures = self.cadextract_run(n, prefetch)
                 table.setdefault(key, []).append(figures["jobs_per_s"])
@@ -318,11 +318,11 @@ class Bench:
         }
         log(f"bigtable: {self.results['bigtable']}")
 
-    def cadextract_run_keep(self, n: int, prefetch: int) -> float:
+    def cadextract_run_keep(self, n: int, prefetch: str) -> float:
         """Like cadextract_run, but without emptying the table first."""
         self.enqueue(self.files(n, "tp"))
         self.checkpoint()
-        r = self.cli("work", "-c", "2", "--until-empty", "--prefetch", str(prefetch), "-q")
+        r = self.cli("work", "-c", "2", "--until-empty", *_prefetch_args(prefetch), "-q")
         assert r.returncode == 0, r.stderr
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -351,8 +351,7 @@ class Bench:
                 "-c",
                 "2",
                 "--until-empty",
-                "--prefetch",
-                str(self.args.prefetch[-1]),
+                *_prefetch_args(self.args.prefetch[-1]),
                 "-q",
             ],
             env=self.env,
@@ -388,6 +387,10 @@ class Bench:
 
 
 # -- the other queues, same PostgreSQL ---------------------------------------------
+
+
+def _prefetch_args(prefetch: str) -> list[str]:
+    return [] if prefetch == "auto" else ["--prefetch", str(int(prefetch))]
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -535,7 +538,13 @@ def main() -> int:
     parser.add_argument("--database-url")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=10_000)
-    parser.add_argument("--prefetch", type=int, nargs="+", default=[0, 64])
+    parser.add_argument(
+        "--prefetch",
+        nargs="+",
+        default=["auto"],
+        help="work --prefetch values to run; auto = the default (no flag). The last is used by "
+        "bigtable and memory.",
+    )
     parser.add_argument("--latency-samples", type=int, default=200)
     parser.add_argument("--big-rows", type=int, default=1_000_000)
     parser.add_argument("--memory-jobs", type=int, default=100_000)

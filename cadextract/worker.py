@@ -216,6 +216,11 @@ class Supervisor:
         """The main loop; returns when stopped or (with until_empty) when the queue is done."""
         self._open_listener()
         try:
+            # children first, like any prefork pool: a job is claimed only when a child
+            # can start it, so its lease and started_at don't include the start-up
+            for index, slot in enumerate(self.slots):
+                if slot is None and not self._stopping:
+                    self._spawn(index)
             while not self._finished():
                 self._turn()
                 self.on_tick(self)
