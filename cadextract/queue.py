@@ -167,18 +167,34 @@ def enqueue(conn: sa.Connection, new_jobs: Sequence[NewJob], *, force: bool = Fa
     """
     if not new_jobs:
         return []
+    # The rows travel as one JSON document: psycopg adapts a text[] parameter element
+    # by element (a regular expression each), which cost more than the insert itself.
+    rows = json.dumps(
+        [
+            {
+                "path": j.path,
+                "size": j.size,
+                "sha256": j.sha256,
+                "format": j.format,
+                "priority": j.priority,
+                "max_attempts": j.max_attempts,
+                "options": j.options,
+                "batch": j.batch,
+                "submitted_by": j.submitted_by,
+            }
+            for j in new_jobs
+        ]
+    )
     inserted = conn.execute(
         sa.text(
             f"""
             INSERT INTO {JOBS} (path, size, sha256, format, priority, max_attempts,
                                 options, batch, submitted_by)
             SELECT v.path, v.size, v.sha256, v.format, v.priority, v.max_attempts,
-                   CAST(v.options AS jsonb), v.batch, v.submitted_by
-            FROM unnest(CAST(:paths AS text[]), CAST(:sizes AS bigint[]), CAST(:hashes AS text[]),
-                        CAST(:formats AS text[]), CAST(:priorities AS int[]),
-                        CAST(:max_attempts AS int[]), CAST(:options AS text[]),
-                        CAST(:batches AS text[]), CAST(:users AS text[]))
-                 AS v(path, size, sha256, format, priority, max_attempts, options, batch, submitted_by)
+                   v.options, v.batch, v.submitted_by
+            FROM json_to_recordset(CAST(:rows AS json))
+                 AS v(path text, size bigint, sha256 text, format text, priority int,
+                      max_attempts int, options jsonb, batch text, submitted_by text)
             WHERE CAST(:force AS boolean) OR NOT EXISTS (
                 SELECT 1 FROM {JOBS} j
                 WHERE j.sha256 = v.sha256 AND j.format = v.format AND j.status = 'completed')
@@ -186,18 +202,7 @@ def enqueue(conn: sa.Connection, new_jobs: Sequence[NewJob], *, force: bool = Fa
             RETURNING id, path, sha256, format
             """
         ),
-        {
-            "paths": [j.path for j in new_jobs],
-            "sizes": [j.size for j in new_jobs],
-            "hashes": [j.sha256 for j in new_jobs],
-            "formats": [j.format for j in new_jobs],
-            "priorities": [j.priority for j in new_jobs],
-            "max_attempts": [j.max_attempts for j in new_jobs],
-            "options": [json.dumps(j.options) for j in new_jobs],
-            "batches": [j.batch for j in new_jobs],
-            "users": [j.submitted_by for j in new_jobs],
-            "force": force,
-        },
+        {"rows": rows, "force": force},
     ).all()
     by_key = {(r.path, r.sha256, r.format): r.id for r in inserted}
     if inserted:

@@ -657,6 +657,10 @@ class Supervisor:
             self.releases[:0] = plan.releases
         else:
             self._written(plan, result.written, result.failure_status)
+            if self.options.until_empty and not self.held and plan.has_writes():
+                # the last job held is written: ask at once whether the queue is done
+                # (not at the next poll, which would add up to a poll interval to every run)
+                self._wake = True
         if result.claimed is not None:
             self._claimed(plan, result, now)
         if result.alive is not None and plan.leases:
