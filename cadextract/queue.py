@@ -188,16 +188,24 @@ def enqueue(conn: sa.Connection, new_jobs: Sequence[NewJob], *, force: bool = Fa
     inserted = conn.execute(
         sa.text(
             f"""
+            WITH v AS MATERIALIZED (
+                SELECT * FROM json_to_recordset(CAST(:rows AS json))
+                    AS v(path text, size bigint, sha256 text, format text, priority int,
+                         max_attempts int, options jsonb, batch text, submitted_by text)
+            ), completed AS MATERIALIZED (
+                -- looked up before the first row goes in: a lookup per row inside the
+                -- INSERT would, on a table the planner thinks empty, scan it over and
+                -- over as it grows (quadratic on a fresh install's first big submit)
+                SELECT DISTINCT j.sha256, j.format
+                FROM {JOBS} j JOIN v ON j.sha256 = v.sha256 AND j.format = v.format
+                WHERE j.status = 'completed' AND NOT CAST(:force AS boolean)
+            )
             INSERT INTO {JOBS} (path, size, sha256, format, priority, max_attempts,
                                 options, batch, submitted_by)
             SELECT v.path, v.size, v.sha256, v.format, v.priority, v.max_attempts,
                    v.options, v.batch, v.submitted_by
-            FROM json_to_recordset(CAST(:rows AS json))
-                 AS v(path text, size bigint, sha256 text, format text, priority int,
-                      max_attempts int, options jsonb, batch text, submitted_by text)
-            WHERE CAST(:force AS boolean) OR NOT EXISTS (
-                SELECT 1 FROM {JOBS} j
-                WHERE j.sha256 = v.sha256 AND j.format = v.format AND j.status = 'completed')
+            FROM v LEFT JOIN completed c ON c.sha256 = v.sha256 AND c.format = v.format
+            WHERE c.sha256 IS NULL
             ON CONFLICT (sha256, format) WHERE status IN ('pending', 'processing') DO NOTHING
             RETURNING id, path, sha256, format
             """
