@@ -419,6 +419,7 @@ def work(
     live = out.is_terminal and not quiet
     with user_errors():
         _configure_logging(quiet, verbose, log_file)
+        worker.start_forkserver()  # its imports overlap ours and the database's
         formats = _split(fmt) or None
         for f in formats or []:
             registry.get(f)
@@ -464,6 +465,7 @@ def run(
     started = time.monotonic()
     with user_errors():
         _configure_logging(quiet, verbose, log_file)
+        worker.start_forkserver()  # its imports overlap hashing and submitting
         outcomes, skipped = _submit(
             state,
             paths,

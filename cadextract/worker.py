@@ -26,6 +26,7 @@ import contextlib
 import functools
 import logging
 import multiprocessing
+import multiprocessing.context
 import multiprocessing.forkserver
 import os
 import signal
@@ -160,13 +161,7 @@ class Supervisor:
             min(settings.backoff_base, 0.5), min(settings.backoff_cap, 10.0)
         )
         self.formats = list(options.formats) if options.formats else registry.names()
-        # forkserver: children start in milliseconds from a clean server process that
-        # never held a database connection (fork from the supervisor could inherit one)
-        self.ctx = multiprocessing.get_context("forkserver")
-        # Each forked child re-runs the main script (multiprocessing's "prepare"); with the
-        # CLI's imports already loaded in the server that costs milliseconds, not ~0.6 s.
-        self.ctx.set_forkserver_preload(["cadextract.cli", "cadextract.child"])
-        _start_forkserver()
+        self.ctx = start_forkserver()
         self._job_seconds: float | None = None  # moving average of recent jobs' durations
         self.slots: list[Slot | None] = [None] * options.concurrency
         self.held: dict[uuid.UUID, Running] = {}
@@ -888,7 +883,23 @@ class Supervisor:
         self._close_listener()
 
 
-def _start_forkserver() -> None:
+def start_forkserver() -> multiprocessing.context.ForkServerContext:
+    """Start the server children are forked from (idempotent); returns its context.
+
+    The CLI calls it first thing in `work` and `run`, so that the server's imports
+    (about a second) overlap the command's own start-up instead of delaying the first
+    job. Children start in milliseconds from this clean process, which never held a
+    database connection (a fork of the supervisor could inherit one). Each forked child
+    re-runs the main script (multiprocessing's "prepare"); with the CLI's imports
+    already loaded in the server that costs milliseconds, not ~0.6 s.
+    """
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["cadextract.cli", "cadextract.child"])
+    _ensure_forkserver()
+    return ctx
+
+
+def _ensure_forkserver() -> None:
     """Start multiprocessing's forkserver with SIGTERM ignored.
 
     A service manager stopping the worker signals every process (systemd's default
