@@ -63,7 +63,8 @@ RECYCLE_AT_MEMORY = 0.5  # a child above this share of the memory limit is repla
 # keeps them from idle workers elsewhere: hold about this much work per child...
 HOLD_AHEAD_SECONDS = 0.1
 MAX_AHEAD = 256  # ...and never more than this many jobs per child
-PIPE_AHEAD = 8  # of which at most this many wait in the child's pipe; the rest stay here
+PIPE_AHEAD = 8  # of which at most this many wait in the child's pipe; the rest stay here,
+PIPE_AHEAD_SECONDS = 0.005  # and only as many as take this long: a pipe can't be rebalanced
 JOB_SECONDS_WEIGHT = 0.2  # of the newest job in the moving average of durations
 SHUTDOWN_STEP_WAIT = 30.0  # seconds a stopping worker waits for a database step in flight
 
@@ -508,11 +509,22 @@ class Supervisor:
             return 0
         return int(min(MAX_AHEAD, HOLD_AHEAD_SECONDS / max(self._job_seconds, 1e-6)))
 
+    def _pipe_ahead(self) -> int:
+        """Jobs to queue in a child's pipe behind the one it runs.
+
+        Only for jobs of a few milliseconds, where the pipe round trip between jobs
+        counts; a job queued in a child waits for that child even when another is
+        free, so anything longer is held in the supervisor for whichever frees first.
+        """
+        if self.options.prefetch is not None:
+            return max(0, self.options.prefetch)
+        if self._job_seconds is None:
+            return 0
+        return int(min(PIPE_AHEAD, self._ahead(), PIPE_AHEAD_SECONDS / max(self._job_seconds, 1e-6)))
+
     def _depth(self) -> int:
         """How many jobs a child may hold: the one it runs and those queued in its pipe."""
-        if self.options.prefetch is not None:
-            return 1 + max(0, self.options.prefetch)
-        return 1 + min(PIPE_AHEAD, self._ahead())
+        return 1 + self._pipe_ahead()
 
     def _slot_room(self, slot: Slot | None) -> int:
         if slot is None:
@@ -527,7 +539,7 @@ class Supervisor:
         here (adaptive mode), minus what is already waiting."""
         held_here = 0
         if self.options.prefetch is None:
-            held_here = self.options.concurrency * max(0, self._ahead() - PIPE_AHEAD)
+            held_here = self.options.concurrency * max(0, self._ahead() - self._pipe_ahead())
         return sum(self._slot_room(s) for s in self.slots) + held_here - len(self.backlog)
 
     def _took(self, running: Running) -> None:
