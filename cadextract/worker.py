@@ -258,7 +258,11 @@ class Supervisor:
             return MAX_WAIT  # the step's end wakes the loop (Runner.fileno)
         if self._wake and self.connected and not self._stopping and self._capacity() > 0:
             return 0.0
-        due = [self._next_heartbeat, self._next_poll, self._next_rescue]
+        due = [self._next_heartbeat, self._next_rescue]
+        if not self._stopping and self._capacity() > 0:
+            # only when a claim could follow: with every child busy, a poll time in the
+            # past would make this loop spin (it did, taking a core from the children)
+            due.append(self._next_poll)
         if self._outcomes_waiting():
             due.append(now)
         return max(0.0, min(MAX_WAIT, min(due) - now))

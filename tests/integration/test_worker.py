@@ -59,6 +59,24 @@ def _most_held_unfinished(engine: Engine, **kw: Any) -> int:
     return most
 
 
+def test_loop_sleeps_while_every_child_is_busy(clean_db: Engine, tmp_path: Path) -> None:
+    # more jobs than children: claims are due but there is no room for them
+    enqueue_files(clean_db, make_files(tmp_path, 3), fmt="test-sleep", options={"seconds": 1.5})
+    turns = 0
+
+    def on_tick(s: worker.Supervisor) -> None:
+        nonlocal turns
+        turns += 1
+
+    sup = worker.Supervisor(clean_db, FAST, worker.Options(concurrency=1, until_empty=True))
+    sup.on_tick = on_tick
+    sup.run()
+    assert sup.stats.completed == 3
+    # 4.5 s of work: woken by progress (4/s), heartbeats (5/s) and the 0.25 s cap,
+    # about a hundred turns; a loop that spins takes tens of thousands
+    assert turns < 400, turns
+
+
 def test_seconds_long_jobs_are_claimed_one_per_child(clean_db: Engine, tmp_path: Path) -> None:
     enqueue_files(clean_db, make_files(tmp_path, 4), fmt="test-sleep", options={"seconds": 0.3})
     # nothing held back from other workers while a child is busy
