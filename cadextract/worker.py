@@ -23,6 +23,7 @@ written when the connection is back (reconnects follow the tenacity backoff poli
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import multiprocessing
@@ -509,9 +510,7 @@ class Supervisor:
         """
         if self.options.prefetch is not None:
             return max(0, self.options.prefetch)
-        if self._job_seconds is None:
-            return 0
-        return int(min(MAX_AHEAD, HOLD_AHEAD_SECONDS / max(self._job_seconds, 1e-6)))
+        return min(MAX_AHEAD, self._jobs_within(HOLD_AHEAD_SECONDS))
 
     def _pipe_ahead(self) -> int:
         """Jobs to queue in a child's pipe behind the one it runs.
@@ -522,9 +521,13 @@ class Supervisor:
         """
         if self.options.prefetch is not None:
             return max(0, self.options.prefetch)
+        return min(PIPE_AHEAD, self._ahead(), self._jobs_within(PIPE_AHEAD_SECONDS))
+
+    def _jobs_within(self, seconds: float) -> int:
+        """How many recent-average jobs fit in ``seconds`` (0 before the first one ends)."""
         if self._job_seconds is None:
             return 0
-        return int(min(PIPE_AHEAD, self._ahead(), PIPE_AHEAD_SECONDS / max(self._job_seconds, 1e-6)))
+        return int(seconds / max(self._job_seconds, 1e-6))
 
     def _depth(self) -> int:
         """How many jobs a child may hold: the one it runs and those queued in its pipe."""
@@ -633,11 +636,8 @@ class Supervisor:
         rescue = now >= self._next_rescue
         if not (self._outcomes_waiting() or claim or heartbeat or rescue):
             return None
-        plan = dbstep.Plan(
-            completions=self.completions,
-            failures=self.failures,
-            cancels=self.cancels,
-            releases=self.releases,
+        plan = dataclasses.replace(
+            self._take_outcomes(),
             claim=claim,
             worker_id=self.worker_id,
             formats=self.formats,
@@ -646,8 +646,6 @@ class Supervisor:
             wait_for_retries=self.options.wait_for_retries,
             rescue=rescue,
         )
-        # outcomes now belong to the step; a step that fails gives them back
-        self.completions, self.failures, self.cancels, self.releases = [], [], [], []
         if claim:
             self._wake = False
             self._next_poll = now + self.settings.poll_seconds
@@ -656,6 +654,13 @@ class Supervisor:
             self._next_heartbeat = now + self.settings.heartbeat_seconds
         if rescue:
             self._next_rescue = now + max(1.0, self.settings.lease_seconds / 2)
+        return plan
+
+    def _take_outcomes(self) -> dbstep.Plan:
+        """A plan writing every outcome gathered so far; they now belong to it (a step
+        that fails gives them back, see ``_apply``)."""
+        plan = dbstep.Plan(self.completions, self.failures, self.cancels, self.releases)
+        self.completions, self.failures, self.cancels, self.releases = [], [], [], []
         return plan
 
     def _apply(self, plan: dbstep.Plan, result: dbstep.StepResult, now: float) -> None:
@@ -886,8 +891,7 @@ class Supervisor:
         self._collect_step(timeout=SHUTDOWN_STEP_WAIT)
         self._release_backlog()
         if self.connected and self._step is None and self._outcomes_waiting():
-            plan = dbstep.Plan(self.completions, self.failures, self.cancels, self.releases)
-            self.completions, self.failures, self.cancels, self.releases = [], [], [], []
+            plan = self._take_outcomes()
             result = dbstep.execute(self.engine, plan)
             self._apply(plan, result, time.monotonic())
             if result.error is not None:
