@@ -1011,8 +1011,3 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         raise typer.Exit(
             DATABASE if any(c["check"] == "database" and not c["ok"] for c in checks) else JOBS_FAILED
         )
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()

@@ -906,15 +906,14 @@ class Supervisor:
 def start_forkserver() -> multiprocessing.context.ForkServerContext:
     """Start the server children are forked from (idempotent); returns its context.
 
-    The CLI calls it first thing in `work` and `run`, so that the server's imports
-    (about a second) overlap the command's own start-up instead of delaying the first
-    job. Children start in milliseconds from this clean process, which never held a
-    database connection (a fork of the supervisor could inherit one). Each forked child
-    re-runs the main script (multiprocessing's "prepare"); with the CLI's imports
-    already loaded in the server that costs milliseconds, not ~0.6 s.
+    The CLI calls it first thing in `work` and `run`, so that the server's start
+    overlaps the command's own. Children start in milliseconds from this clean
+    process, which never held a database connection (a fork of the supervisor could
+    inherit one). It loads only what a child runs: each forked child also re-runs the
+    main script (multiprocessing's "prepare"), which `cadextract.__main__` keeps light.
     """
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["cadextract.cli", "cadextract.child"])
+    ctx.set_forkserver_preload(["cadextract.child"])
     _ensure_forkserver()
     return ctx
 

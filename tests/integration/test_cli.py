@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +118,37 @@ def test_run_is_the_cron_entry_point(clean_db: Engine, tmp_path: Path) -> None:
     data = json.loads(report.read_text())
     assert data["failed"] == 1
     assert status_counts(clean_db) == {"completed": 4, "failed": 1}
+
+
+def test_installed_command_runs_and_exits_with_its_code(clean_db: Engine, tmp_path: Path) -> None:
+    """The console script cron calls: children start from it, and its exit code survives
+    the fast exit (no module teardown) in cadextract.__main__."""
+    command = Path(sys.executable).parent / "cadextract"
+    assert command.is_file(), "install the package (pip install -e .) to get the command"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SAMPLE_FILES["dxf"], folder / "a.dxf")
+    report = tmp_path / "report.json"
+    env = {**os.environ}
+    r = subprocess.run(
+        [str(command), "run", str(folder), "-r", "--report", str(report), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=REPO,
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads(report.read_text())["completed"] == 1
+    (folder / "broken.dxf").write_text("0\nSECTION\n2\nENTITIES\n0\nLINE\n")
+    r = subprocess.run(
+        [str(command), "run", str(folder), "-r", "-q"], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert r.returncode == 1, r.stderr
+    assert "1 completed, 1 failed" in r.stderr
+    r = subprocess.run([str(command), "status", "ffffffff"], capture_output=True, text=True, env=env)
+    one_line_error(r, 4, "ffffffff")
+    assert status_counts(clean_db) == {"completed": 1, "failed": 1}
 
 
 def one_line_error(r: Any, code: int, contains: str) -> None:
