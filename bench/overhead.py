@@ -6,7 +6,9 @@ Both sides extract every corpus file with concurrency 2 using the same extractor
 functions. The pool is a plain multiprocessing.Pool(2).map over the files (imports
 happen once per pool process, as in cadextract's children). `cadextract run` is timed
 as a user would run it from cron, start to exit, on a fresh batch (--force) against an
-embedded PostgreSQL that is already running.
+embedded PostgreSQL that is already running. The two alternate which goes first, and
+the pool's processes import only the extractors (not SQLAlchemy), so the pool is as
+bare as it can be.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from cadextract import db, files  # noqa: E402
+from cadextract import files  # noqa: E402
 from cadextract.extractors import base, registry  # noqa: E402
 
 
@@ -48,43 +50,48 @@ def main() -> int:
     args = parser.parse_args()
     cands = [c for c in files.collect([args.corpus], recursive=True) if c.skip_reason is None]
     items = [(str(c.path), c.format or "") for c in cands]
+    from cadextract import db  # here, not at the top: the pool's children import this script
+
     home = Path(tempfile.mkdtemp(prefix="cadextract-overhead-"))
     home.chmod(0o755)
     url = db.embedded_url(home)
     db.connect(url, home)
     env = {**os.environ, "CADEXTRACT_DATABASE_URL": url, "CADEXTRACT_HOME": str(home)}
-    pool_s, run_s = [], []
-    for i in range(args.runs):
+
+    def time_pool() -> list[str]:
         t = time.perf_counter()
         with multiprocessing.get_context("spawn").Pool(2) as pool:
             outcomes = pool.map(_extract, items, chunksize=1)
         pool_s.append(time.perf_counter() - t)
+        return outcomes
+
+    def time_run(i: int) -> int:
+        argv = ["run", str(args.corpus), "-r", "-c", "2", "--force", "--batch", f"overhead-{i}", "-q"]
         t = time.perf_counter()
         r = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "cadextract",
-                "run",
-                str(args.corpus),
-                "-r",
-                "-c",
-                "2",
-                "--force",
-                "--batch",
-                f"overhead-{i}",
-                "-q",
-                "--max-retries",
-                "0",
-            ],
+            [sys.executable, "-m", "cadextract", *argv, "--max-retries", "0"],
             env=env,
             cwd=REPO,
             capture_output=True,
             text=True,
         )
         run_s.append(time.perf_counter() - t)
+        return r.returncode
+
+    pool_s: list[float] = []
+    run_s: list[float] = []
+    outcomes: list[str] = []
+    for i in range(args.runs):
+        # alternate which side goes first: on a shared VM the second of two back-to-back
+        # CPU-bound runs was often the slower one
+        if i % 2 == 0:
+            outcomes = time_pool()
+            code = time_run(i)
+        else:
+            code = time_run(i)
+            outcomes = time_pool()
         print(
-            f"run {i + 1}: pool {pool_s[-1]:.2f}s  cadextract run {run_s[-1]:.2f}s (exit {r.returncode})",
+            f"run {i + 1}: pool {pool_s[-1]:.2f}s  cadextract run {run_s[-1]:.2f}s (exit {code})",
             flush=True,
         )
     figures = {

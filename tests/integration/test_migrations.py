@@ -12,6 +12,8 @@ from cadextract import db, models
 
 def test_migrated_schema_equals_models(engine: Engine) -> None:
     assert db.current_revision(engine) == db.head_revision()
+    # connect() checks the schema against this constant without loading alembic
+    assert db.head_revision() == db.SCHEMA_HEAD
     with engine.connect() as conn:
         ctx = MigrationContext.configure(
             conn,
