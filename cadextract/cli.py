@@ -343,6 +343,8 @@ def _work(
         level = logging.WARNING if e.kind in ("failed", "lost") else logging.INFO
         if e.kind == "claimed":
             level = logging.DEBUG
+        if not log.isEnabledFor(level):
+            return  # twice per job: skip formatting what nobody will see (-q, no -v)
         log.log(
             level,
             "%-9s %s %-4s %s%s",
@@ -1011,3 +1013,9 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         raise typer.Exit(
             DATABASE if any(c["check"] == "database" and not c["ok"] for c in checks) else JOBS_FAILED
         )
+
+
+if __name__ == "__main__":
+    # `python -m cadextract.cli …` runs without the fast exit of `cadextract.__main__`,
+    # for tools that act after the program returns (python -m cProfile -m cadextract.cli)
+    app()
