@@ -116,23 +116,29 @@ class Bench:
     def throughput(self) -> None:
         n, runs = self.args.jobs, self.args.runs
         table: dict[str, list[float]] = {}
-        for prefetch in self.args.prefetch:
-            key = "cadextract -c 2" + (f" --prefetch {prefetch}" if prefetch != "auto" else " (default)")
-            for _ in range(runs):
+        others = (
+            ("pgqueuer (asyncpg) 2 procs x batch 10", run_pgqueuer),
+            ("procrastinate 2 procs x concurrency 10", run_procrastinate),
+        )
+        missing: set[str] = set()
+        # rounds, each running every system once: this VM's speed drifts by a quarter
+        # over minutes, and all runs of one system back to back would measure the drift
+        for _ in range(runs):
+            for prefetch in self.args.prefetch:
+                key = "cadextract -c 2" + (f" --prefetch {prefetch}" if prefetch != "auto" else " (default)")
                 figures = self.cadextract_run(n, prefetch)
                 table.setdefault(key, []).append(figures["jobs_per_s"])
                 table.setdefault(key + " (incl. start-up)", []).append(figures["wall_jobs_per_s"])
                 log(f"{key}: {figures}")
-        for name, fn in (
-            ("pgqueuer (asyncpg) 2 procs x batch 10", run_pgqueuer),
-            ("procrastinate 2 procs x concurrency 10", run_procrastinate),
-        ):
-            for _ in range(runs):
+            for name, fn in others:
+                if name in missing:
+                    continue
                 try:
                     rate = fn(self.url, n)
                 except ImportError as exc:
                     log(f"{name}: skipped ({exc}); pip install -e '.[bench]'")
-                    break
+                    missing.add(name)
+                    continue
                 table.setdefault(name, []).append(rate)
                 log(f"{name}: {rate:.0f} jobs/s")
         self.results["throughput"] = {
