@@ -30,7 +30,7 @@ EMBEDDED_DB = "cadextract"
 MIGRATION_LOCK_KEY = 0x0CADE0CADE
 # the newest migration (a test checks it against alembic's head): every command
 # compares it with the database in one query, and imports alembic (0.1 s) only to migrate
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -211,6 +211,9 @@ def upgrade(engine: Engine) -> None:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
                 conn.commit()
+        except BaseException:
+            conn.rollback()  # so the unlock below can run, and the real error shows
+            raise
         finally:
             conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
             conn.commit()

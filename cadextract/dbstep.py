@@ -5,12 +5,13 @@ The supervisor's loop decides *what* to write and how many jobs it wants (a ``Pl
 ``StepResult``). The loop applies that result itself, so every piece of supervisor
 state is touched by one thread only; this module never sees it.
 
-A step is at most three transactions, in this order:
+A step is at most four transactions, in this order:
 
 1. the outcomes (completions, failures, cancels, releases; all fenced by lease token)
    and the claim of the next jobs, together;
 2. the heartbeat: renew leases, store progress, learn of cancel requests;
-3. the rescue of jobs whose worker stopped renewing its lease.
+3. the rescue of jobs whose worker stopped renewing its lease, then folding the job
+   counts the triggers appended (``queue.compact_counts``).
 
 A database error ends the step; what committed before it is still reported.
 """
@@ -94,6 +95,8 @@ def execute(engine: Engine, plan: Plan) -> StepResult:
         if plan.rescue:
             with engine.begin() as conn:
                 out.rescued = len(queue.rescue(conn))
+            with engine.begin() as conn:
+                queue.compact_counts(conn)
     except (DBAPIError, psycopg.Error) as exc:
         out.error = exc
     return out

@@ -111,3 +111,14 @@ results = Table(
     Column("size_bytes", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
+
+# Jobs per (status, format), as rows of net changes appended by statement triggers on
+# the jobs table (migration 0002): the summary adds up a few hundred rows instead of
+# counting every job. queue.compact_counts folds them back to one row per key.
+job_counts = Table(
+    "job_counts",
+    metadata,
+    Column("status", Text, nullable=False),
+    Column("format", Text, nullable=False),
+    Column("n", BigInteger, nullable=False),
+)

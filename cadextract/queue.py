@@ -21,6 +21,9 @@ from cadextract.models import FINISHED, JobStatus
 
 JOBS = "cadextract.extraction_jobs"
 RESULTS = "cadextract.extraction_results"
+COUNTS = "cadextract.job_counts"
+# any 64-bit number unique to this use: one compaction of the counts at a time
+COMPACT_LOCK_KEY = 0x0CADE0C0DE
 FINISHED_STATES: tuple[str, ...] = tuple(str(status) for status in FINISHED)
 #: NOTIFY channel: new runnable jobs (payload empty) and cancel requests (payload "cancel")
 CHANNEL = "cadextract_jobs"
@@ -727,16 +730,39 @@ class Summary:
     scheduled_retries: int
 
 
+def compact_counts(conn: sa.Connection) -> None:
+    """Fold the count rows the triggers appended into one per (status, format).
+
+    At most one compaction runs at a time (the others skip it): two deleting the same
+    rows in different orders could deadlock.
+    """
+    conn.execute(
+        sa.text(
+            f"""WITH lock AS (SELECT pg_try_advisory_xact_lock(:key) AS mine),
+                     gone AS (DELETE FROM {COUNTS} WHERE (SELECT mine FROM lock)
+                              RETURNING status, format, n)
+                INSERT INTO {COUNTS} (status, format, n)
+                SELECT status, format, sum(n) FROM gone GROUP BY status, format HAVING sum(n) <> 0"""
+        ),
+        {"key": COMPACT_LOCK_KEY},
+    )
+
+
 def summary(conn: sa.Connection, *, batch: str | None = None, running_limit: int = 20) -> Summary:
     """Counts per state and format, the oldest runnable job, the running jobs."""
-    counts = conn.execute(
-        sa.text(
-            f"""SELECT status, format, count(*) AS n FROM {JOBS}
-                WHERE (CAST(:batch AS text) IS NULL OR batch = :batch)
-                GROUP BY status, format"""
-        ),
-        {"batch": batch},
-    ).all()
+    if batch is None:
+        # kept by triggers (migration 0002): constant time however many jobs there are
+        counts = conn.execute(
+            sa.text(
+                f"""SELECT status, format, CAST(sum(n) AS bigint) AS n FROM {COUNTS}
+                    GROUP BY status, format HAVING sum(n) <> 0"""
+            )
+        ).all()
+    else:
+        counts = conn.execute(
+            sa.text(f"SELECT status, format, count(*) AS n FROM {JOBS} WHERE batch = :batch GROUP BY 1, 2"),
+            {"batch": batch},
+        ).all()
     by_status: dict[str, int] = {str(s): 0 for s in JobStatus}
     by_format: dict[str, dict[str, int]] = {}
     for r in counts:

@@ -245,3 +245,65 @@ def test_purge_only_finished_and_old(clean_db: Engine, tmp_path: Path) -> None:
     left = job_rows(clean_db)
     assert len(left) == 4 and all(r.status in ("pending", "processing") for r in left.values())
     assert set(ids) - set(left) == set(list(jobs)[:2])
+
+
+def test_summary_counts_follow_every_change(clean_db: Engine, tmp_path: Path) -> None:
+    """The per-state counts the triggers keep equal a count of the jobs after every kind
+    of change, before and after compaction, and after a TRUNCATE."""
+
+    def counted() -> dict[tuple[str, str], int]:
+        with clean_db.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT status, format, count(*) FROM cadextract.extraction_jobs GROUP BY 1, 2")
+            ).all()
+        return {(r[0], r[1]): r[2] for r in rows}
+
+    def kept() -> dict[tuple[str, str], int]:
+        with clean_db.connect() as conn:
+            s = queue.summary(conn)
+        return {(st, fmt): n for fmt, by in s.by_format.items() for st, n in by.items()}
+
+    def check() -> None:
+        assert kept() == counted()
+
+    enqueue_files(clean_db, make_files(tmp_path / "a", 8))
+    enqueue_files(clean_db, make_files(tmp_path / "b", 3), fmt="test-sleep")
+    check()
+    jobs = claim(clean_db, 6)
+    check()
+    with clean_db.begin() as conn:
+        queue.complete(conn, [queue.Completion(j.id, j.token, "{}", 2) for j in jobs[:2]])
+        queue.record_failures(
+            conn,
+            [
+                queue.Failure(
+                    jobs[2].id, jobs[2].token, JobStatus.FAILED, 0.0, {"type": "X", "message": "x"}
+                ),
+                queue.Failure(
+                    jobs[3].id, jobs[3].token, JobStatus.PENDING, 60.0, {"type": "Y", "message": "y"}
+                ),
+            ],
+        )
+        queue.release(conn, [(jobs[4].id, jobs[4].token)])
+        queue.mark_cancelled(conn, [(jobs[5].id, jobs[5].token)])
+    check()
+    with clean_db.begin() as conn:  # a heartbeat touches no count
+        before = conn.execute(sa.text("SELECT count(*) FROM cadextract.job_counts")).scalar()
+        queue.heartbeat(conn, [], lease_seconds=30)
+        queue.retry(conn, [jobs[2].id, jobs[5].id])
+        queue.cancel(conn, [jobs[0].id, jobs[4].id])
+    check()
+    with clean_db.begin() as conn:
+        queue.compact_counts(conn)
+        rows = conn.execute(sa.text("SELECT count(*) FROM cadextract.job_counts")).scalar()
+    assert before is not None and rows is not None and rows <= len(counted()) < before
+    check()
+    with clean_db.begin() as conn:
+        conn.execute(sa.text("UPDATE cadextract.extraction_jobs SET updated_at = now() - interval '40 days'"))
+        assert queue.purge(conn, older_than_seconds=30 * 86400) > 0
+    check()
+    with clean_db.begin() as conn:
+        conn.execute(sa.text("TRUNCATE cadextract.extraction_jobs CASCADE"))
+    assert kept() == {} == counted()
+    enqueue_files(clean_db, make_files(tmp_path / "c", 2))
+    check()
