@@ -407,8 +407,8 @@ def work(
         typer.Option(
             min=0,
             max=256,
-            help="Jobs queued in each child beyond the one it runs. Default: about 1 s of work "
-            "per child, judged from recent job durations (0 for files that take longer).",
+            help="Jobs queued in each child beyond the one it runs. Default: about 0.1 s of work "
+            "per child, judged from recent job durations (0 for seconds-long files).",
         ),
     ] = None,
     fmt: Annotated[list[str] | None, typer.Option("--format", "-f", help="Only these formats.")] = None,

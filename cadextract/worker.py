@@ -60,11 +60,9 @@ log = logging.getLogger(__name__)
 MEMORY_CHECK_EVERY = 0.2  # seconds
 MAX_WAIT = 0.25  # longest the loop sleeps, so signals and deadlines are seen promptly
 RECYCLE_AT_MEMORY = 0.5  # a child above this share of the memory limit is replaced after its jobs
-# Holding jobs ahead (claimed, not yet running) saves round trips on tiny files, and
-# has the next job ready when a child frees (no wait for a claim between sub-second
-# drawings), but keeps them from idle workers elsewhere: hold about this much work
-# per child...
-HOLD_AHEAD_SECONDS = 1.0
+# Holding jobs ahead (claimed, not yet running) saves round trips on tiny files but
+# keeps them from idle workers elsewhere: hold about this much work per child...
+HOLD_AHEAD_SECONDS = 0.1
 MAX_AHEAD = 256  # ...and never more than this many jobs per child
 PIPE_AHEAD = 8  # of which at most this many wait in the child's pipe; the rest stay here,
 PIPE_AHEAD_SECONDS = 0.005  # and only as many as take this long: a pipe can't be rebalanced
