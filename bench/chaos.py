@@ -14,7 +14,8 @@ Then it lets the workers drain the queue and prints, from the database:
 
 lost: files submitted with no job row; duplicated: jobs whose result was written more
 than once (an audit trigger counts every insert into the results table); stuck: jobs
-not completed, failed or cancelled once the queue has drained.
+not completed, failed or cancelled once the queue has drained. It also checks that the
+job counts kept by triggers (what `status` and `watch` show) equal a real count.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from cadextract import db  # noqa: E402
+from cadextract import db, queue  # noqa: E402
 
 AUDIT = """
 CREATE TABLE IF NOT EXISTS public.chaos_result_writes (job_id uuid NOT NULL, at timestamptz DEFAULT now());
@@ -270,6 +271,10 @@ def main() -> int:
         attempts = conn.execute(
             sa.text("SELECT max(attempts), sum(attempts) FROM cadextract.extraction_jobs")
         ).one()
+        # the counts the triggers keep (status, watch) against a real count, after
+        # workers killed mid-statement and the database stopped mid-transaction
+        kept = {k: v for k, v in queue.summary(conn).by_status.items() if v}
+        counts_match = kept == final
     figures = {
         "lost": lost,
         "duplicated": duplicated,
@@ -277,6 +282,8 @@ def main() -> int:
         "final_states": final,
         "results": results,
         "completed_without_result": completed_without_result,
+        "kept_counts": kept,
+        "kept_counts_match": counts_match,
         "actions": chaos.actions,
         "errors_recorded": errors,
         "max_attempts_used": attempts[0],
@@ -287,12 +294,12 @@ def main() -> int:
         "duration_s": args.duration,
     }
     print(json.dumps(figures, indent=2, default=str))
-    print(f"lost={lost} duplicated={duplicated} stuck={stuck}")
+    print(f"lost={lost} duplicated={duplicated} stuck={stuck} counts_match={counts_match}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str))
     db.stop_embedded(home)
     shutil.rmtree(home, ignore_errors=True)
-    return 0 if lost == duplicated == stuck == completed_without_result == 0 else 1
+    return 0 if lost == duplicated == stuck == completed_without_result == 0 and counts_match else 1
 
 
 if __name__ == "__main__":

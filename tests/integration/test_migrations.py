@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -48,3 +50,31 @@ def test_upgrade_is_idempotent_and_concurrent_safe(engine: Engine) -> None:
     with engine.connect() as conn:
         tables = set(sa.inspect(conn).get_table_names(schema=models.SCHEMA))
     assert {"extraction_jobs", "extraction_results", "alembic_version"} <= tables
+
+
+def test_upgrade_from_0001_counts_the_jobs_already_there(clean_db: Engine, tmp_path: Path) -> None:
+    """An existing database gets the job-count table filled from its jobs, then kept."""
+    from alembic import command
+
+    from cadextract import queue
+    from tests.helpers import enqueue_files, make_files
+
+    enqueue_files(clean_db, make_files(tmp_path / "a", 4))
+    cfg = db._alembic_config(clean_db)
+    try:
+        with clean_db.connect() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0001")
+            conn.commit()
+        with clean_db.begin() as conn:
+            assert sa.inspect(conn).has_table("job_counts", schema=models.SCHEMA) is False
+        enqueue_files(clean_db, make_files(tmp_path / "b", 3), fmt="test-sleep")  # no triggers now
+    finally:
+        db.upgrade(clean_db)
+    with clean_db.begin() as conn:
+        queue.claim(conn, worker_id="w:1", limit=2, lease_seconds=30)
+    with clean_db.connect() as conn:
+        s = queue.summary(conn)
+    # the oldest two (noop) were claimed; the three added without triggers are counted
+    assert s.by_format == {"noop": {"pending": 2, "processing": 2}, "test-sleep": {"pending": 3}}
+    assert db.current_revision(clean_db) == db.SCHEMA_HEAD
