@@ -31,6 +31,7 @@ from sqlalchemy.exc import DBAPIError
 
 from cadextract import __version__, db, files, queue, views, worker
 from cadextract.config import ConfigError, Settings
+from cadextract.display import clean, printable
 from cadextract.extractors import registry
 
 OK = 0
@@ -110,7 +111,7 @@ def user_errors() -> Iterator[None]:
 
 
 def _die(message: str, code: int) -> None:
-    err.print(f"cadextract: {message}", markup=False, highlight=False, soft_wrap=True)
+    err.print(f"cadextract: {printable(message)}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -172,8 +173,9 @@ def _submit(
     batch: str | None,
     options: dict[str, Any],
     show_progress: bool,
+    follow_links: bool = False,
 ) -> tuple[list[queue.Enqueued], list[tuple[str, str]]]:
-    candidates = files.collect(paths, recursive=recursive, forced_format=fmt)
+    candidates = files.collect(paths, recursive=recursive, forced_format=fmt, follow_links=follow_links)
     good = [c for c in candidates if c.skip_reason is None]
     skipped = [(str(c.path), c.skip_reason or "") for c in candidates if c.skip_reason]
     engine = state.engine()  # connect before hashing: a dead database should fail fast
@@ -240,6 +242,10 @@ OptionOpt = Annotated[
     list[str] | None, typer.Option("--option", "-o", help="Job option KEY=VALUE (repeatable).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+FollowLinksOpt = Annotated[
+    bool,
+    typer.Option("--follow-links", help="Inside folders, also follow links that lead outside the folder."),
+]
 
 
 def _default_batch() -> str:
@@ -258,6 +264,7 @@ def submit(
     batch: BatchOpt = None,
     option: OptionOpt = None,
     as_json: JsonOpt = False,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """Queue one job per file; unchanged files already queued or done are skipped."""
     state = _state(ctx)
@@ -273,6 +280,7 @@ def submit(
             batch=batch or _default_batch(),
             options=_parse_options(option),
             show_progress=not as_json,
+            follow_links=follow_links,
         )
     if as_json:
         print(json.dumps(_submit_json(outcomes, skipped), indent=2))
@@ -351,8 +359,8 @@ def _work(
             e.kind,
             views.short_id(e.job_id),
             e.format,
-            e.path,
-            f"  ({e.detail})" if e.detail else "",
+            printable(e.path),
+            f"  ({printable(e.detail)})" if e.detail else "",
         )
 
     def reconnect() -> Engine:
@@ -457,6 +465,7 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     log_file: Annotated[Path | None, typer.Option(help="Also log to this file.")] = None,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """Submit, then work until the queue is empty: the cron entry point.
 
@@ -479,6 +488,7 @@ def run(
             batch=label,
             options=_parse_options(option),
             show_progress=not quiet,
+            follow_links=follow_links,
         )
         logging.getLogger("cadextract").info("%s", views.submit_counts(outcomes, skipped).plain)
         _work(
@@ -501,7 +511,7 @@ def run(
         f"{summary['cancelled']} cancelled, {summary['unfinished']} unfinished, "
         f"{len(skipped)} not submittable, in {summary['seconds']:.1f}s"
     )
-    err.print(line, highlight=False)
+    err.print(printable(line), highlight=False, markup=False)
     if summary["failed"] or summary["cancelled"] or summary["unfinished"]:
         raise typer.Exit(JOBS_FAILED)
 
@@ -621,7 +631,7 @@ def result(
         if rows:
             out.print(views.rows_table(rows, title="details"))
     if document.get("warnings"):
-        out.print(f"[yellow]warnings:[/] {'; '.join(document['warnings'])}")
+        out.print(f"[yellow]warnings:[/] {clean('; '.join(document['warnings']))}")
 
 
 # -- jobs / cancel / retry / purge ----------------------------------------------------
@@ -818,6 +828,7 @@ def purge(
         err.print(
             f"{verb} {removed} job(s) older than {older_than} ({', '.join(statuses)}) in {seconds:.1f}s",
             highlight=False,
+            markup=False,
         )
 
 
@@ -898,7 +909,11 @@ def export(
             if output:
                 target.close()
     if output:
-        err.print(f"wrote {n} {'rows' if to == 'csv' else 'results'} to {output}", highlight=False)
+        err.print(
+            f"wrote {n} {'rows' if to == 'csv' else 'results'} to {printable(str(output))}",
+            highlight=False,
+            markup=False,
+        )
 
 
 # -- db / doctor ----------------------------------------------------------------------
@@ -976,7 +991,7 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         except db.DatabaseUnavailable as exc:
             checks.append({"check": "database", "ok": False, "detail": str(exc)})
         for name in registry.names():
-            if name.startswith("test-") or name == "noop":
+            if registry.is_internal(name):
                 continue  # benchmark and fault-test extractors, not formats
             try:
                 ext = registry.get(name)
@@ -1007,7 +1022,7 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         table.add_column("ok")
         table.add_column("detail", overflow="fold")
         for c in checks:
-            table.add_row(c["check"], "[green]ok[/]" if c["ok"] else "[red]FAIL[/]", c["detail"])
+            table.add_row(c["check"], "[green]ok[/]" if c["ok"] else "[red]FAIL[/]", clean(c["detail"]))
         out.print(table)
     if not all(c["ok"] for c in checks):
         raise typer.Exit(
