@@ -400,6 +400,8 @@ def _work(
             stats = sup.run()
     finally:
         exiting()
+    if sup.fatal is not None:
+        raise db.SchemaProblem(sup.fatal)
     return stats
 
 
@@ -926,6 +928,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     with user_errors():
         engine = state.engine(migrate=False)
         db.upgrade(engine)
+        db.check_tables(engine)  # "current" is not enough: a dropped table is not current
         err.print(f"schema at revision {db.current_revision(engine)}", highlight=False)
 
 
