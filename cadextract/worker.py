@@ -49,7 +49,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from cadextract import backoff, child, dbstep, queue, schema_health
+from cadextract import backoff, child, dbstep, dburl, queue, schema_health
 from cadextract.config import Settings
 from cadextract.db import first_line
 from cadextract.extractors import registry
@@ -797,12 +797,15 @@ class Supervisor:
 
     def _open_listener(self) -> None:
         try:
-            url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self._listen = psycopg.connect(url, autocommit=True, connect_timeout=5)
+            # keywords, not a rendered URL: a password with a space broke that (and leaked)
+            params = {"connect_timeout": 5, **dburl.libpq_params(self.engine.url)}
+            self._listen = psycopg.connect(**params, autocommit=True)
             self._listen.execute(f"LISTEN {queue.CHANNEL}")
         except psycopg.Error as exc:
             log.debug(
-                "LISTEN unavailable (%s); polling every %ss", first_line(exc), self.settings.poll_seconds
+                "LISTEN unavailable (%s); polling every %ss",
+                dburl.redact(first_line(exc), self.engine.url),
+                self.settings.poll_seconds,
             )
             self._listen = None
 
