@@ -665,8 +665,12 @@ def result(
     ctx: typer.Context,
     job: Annotated[str, typer.Argument(help="Job id or unique prefix.")],
     as_json: Annotated[bool, typer.Option("--json", help="The whole result document.")] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows per list.")] = 40,
+    show_all: Annotated[bool, typer.Option("--all", help="Every row of every list.")] = False,
 ) -> None:
     """Show what was extracted from one file."""
+    from cadextract import resultview
+
     state = _state(ctx)
     with user_errors():
         with state.engine().connect() as conn:
@@ -678,17 +682,18 @@ def result(
     if as_json:
         print(json.dumps(document, indent=2))
         return
-    out.print(views.summary_table({"file": j.path, "format": j.format, "job": str(j.id)}, title="file"))
-    summary = _result_summary(document)
-    if summary:
-        out.print(views.summary_table(summary, title="summary"))
     extractor = registry.get(document["format"])
-    if extractor.rows is not None:
-        rows = list(extractor.rows(document.get("payload", {})))
-        if rows:
-            out.print(views.rows_table(rows, title="details"))
-    if document.get("warnings"):
-        out.print(f"[yellow]warnings:[/] {'; '.join(document['warnings'])}")
+    rows = list(extractor.rows(document.get("payload", {}))) if extractor.rows is not None else []
+    out.print(
+        resultview.result_view(
+            path=j.path,
+            job_id=str(j.id),
+            document=document,
+            summary=_result_summary(document),
+            rows=rows,
+            limit=None if show_all else limit,
+        )
+    )
 
 
 # -- jobs / cancel / retry / purge ----------------------------------------------------

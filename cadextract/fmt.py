@@ -61,7 +61,7 @@ def number(value: float, *, scale: float | None = None) -> str:
     if magnitude >= 1000:
         return f"{value:,.0f}" if magnitude >= 1e5 else f"{value:,.1f}".rstrip("0").rstrip(".")
     if magnitude >= 1:
-        return f"{value:.4f}".rstrip("0").rstrip(".")
+        return f"{value:.6g}"
     return f"{value:.4g}"
 
 
