@@ -473,6 +473,8 @@ def _work(
 
                 sup.on_tick = on_tick
                 stats = sup.run()
+                last = 0.0
+                on_tick(sup)  # the last frame shows the final counts
         else:
             stats = sup.run()
     finally:

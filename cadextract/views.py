@@ -264,23 +264,25 @@ def work_view(
     table.add_column("elapsed", justify="right", no_wrap=True)
     table.add_column("progress", width=22, no_wrap=True)
     table.add_column("file", no_wrap=True, overflow="ellipsis", ratio=1)
-    # what is left for the path once the fixed columns (and their padding) are laid out
-    path_width = max(8, width - 72)
     now = time.monotonic()
+    cells: list[tuple[list[str], float | None, str]] = []
     for index, pid, running in snapshot:
         if running is None:
-            table.add_row(str(index), str(pid or "-"), Text("idle", style="dim"), "", "", "", "")
+            cells.append(([str(index), str(pid or "-"), "idle", "", ""], None, ""))
             continue
         job = running.job
-        table.add_row(
-            str(index),
-            str(pid or "-"),
-            short_id(job.id),
-            job.format,
-            duration(now - running.started) if running.started else "-",
-            progress_cell(running.progress, bar=14),
-            Text(left_ellipsis(job.path, path_width)),
-        )
+        elapsed_cell = duration(now - running.started) if running.started else "-"
+        fixed = [str(index), str(pid or "-"), short_id(job.id), job.format, elapsed_cell]
+        cells.append((fixed, running.progress, job.path))
+    # what is left for the path once the other columns (widest cell + 2 padding each) are laid out
+    headers = ["slot", "pid", "job", "format", "elapsed"]
+    used = sum(max([len(h)] + [len(c[0][i]) for c in cells]) + 2 for i, h in enumerate(headers))
+    path_width = max(8, width - used - (22 + 2) - 2 - 2)
+    for fixed, progress, path in cells:
+        if progress is None:
+            table.add_row(*fixed[:2], Text("idle", style="dim"), "", "", "", "")
+        else:
+            table.add_row(*fixed, progress_cell(progress, bar=14), Text(left_ellipsis(path, path_width)))
     rate = stats.completed / elapsed if elapsed > 0 else 0.0
     head = Text.assemble(
         ("completed ", ""),
