@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -9,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.progress_bar import ProgressBar
 from rich.table import Table
@@ -247,6 +248,10 @@ def tries_text(j: Job) -> str:
     return f"{j.attempts}/{j.max_attempts}"
 
 
+#: an off-screen console, only to measure renderables
+_MEASURE = Console(width=2000, file=io.StringIO(), color_system=None)
+
+
 def work_view(
     snapshot: Sequence[tuple[int, int | None, Any]],
     stats: Any,
@@ -256,33 +261,41 @@ def work_view(
     width: int = 120,
 ) -> RenderableType:
     """The live table `work` shows in a terminal; never wider than ``width``."""
-    table = Table(box=box.SIMPLE_HEAD, width=width, safe_box=True)
-    table.add_column("slot", justify="right", no_wrap=True)
-    table.add_column("pid", justify="right", no_wrap=True)
-    table.add_column("job", no_wrap=True)
-    table.add_column("format", no_wrap=True)
-    table.add_column("elapsed", justify="right", no_wrap=True)
-    table.add_column("progress", width=22, no_wrap=True)
-    table.add_column("file", no_wrap=True, overflow="ellipsis", ratio=1)
     now = time.monotonic()
-    cells: list[tuple[list[str], float | None, str]] = []
+    rows: list[tuple[list[str], float | None, str]] = []
     for index, pid, running in snapshot:
         if running is None:
-            cells.append(([str(index), str(pid or "-"), "idle", "", ""], None, ""))
+            rows.append(([str(index), str(pid or "-"), "idle", "", ""], None, ""))
             continue
         job = running.job
         elapsed_cell = duration(now - running.started) if running.started else "-"
-        fixed = [str(index), str(pid or "-"), short_id(job.id), job.format, elapsed_cell]
-        cells.append((fixed, running.progress, job.path))
-    # what is left for the path once the other columns (widest cell + 2 padding each) are laid out
-    headers = ["slot", "pid", "job", "format", "elapsed"]
-    used = sum(max([len(h)] + [len(c[0][i]) for c in cells]) + 2 for i, h in enumerate(headers))
-    path_width = max(8, width - used - (22 + 2) - 2 - 2)
-    for fixed, progress, path in cells:
-        if progress is None:
-            table.add_row(*fixed[:2], Text("idle", style="dim"), "", "", "", "")
-        else:
-            table.add_row(*fixed, progress_cell(progress, bar=14), Text(left_ellipsis(path, path_width)))
+        rows.append(
+            (
+                [str(index), str(pid or "-"), short_id(job.id), job.format, elapsed_cell],
+                running.progress,
+                job.path,
+            )
+        )
+
+    def build(path_width: int | None) -> Table:
+        table = Table(box=box.SIMPLE_HEAD, safe_box=True)
+        for name in ("slot", "pid", "job", "format", "elapsed"):
+            table.add_column(
+                name, justify="right" if name in ("slot", "pid", "elapsed") else "left", no_wrap=True
+            )
+        table.add_column("progress", width=22, no_wrap=True)
+        table.add_column("file", no_wrap=True, overflow="ellipsis")
+        for fixed, progress, path in rows:
+            if progress is None:
+                table.add_row(*fixed[:2], Text("idle", style="dim"), "", "", "", "")
+            else:
+                shown = left_ellipsis(path, path_width) if path_width is not None else ""
+                table.add_row(*fixed, progress_cell(progress, bar=14), Text(shown))
+        return table
+
+    # measure the table without paths: what is left of the width is the path's
+    others = _MEASURE.measure(build(None)).maximum
+    table = build(max(8, width - others - 1))
     rate = stats.completed / elapsed if elapsed > 0 else 0.0
     head = Text.assemble(
         ("completed ", ""),
