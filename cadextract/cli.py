@@ -20,19 +20,20 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from cadextract import __version__, db, files, queue, views, worker
+from cadextract import __version__, db, files, ops, queue, views, watchview, worker
 from cadextract import setting_rules as rules
 from cadextract.config import ConfigError, Settings, create_home
-from cadextract.display import clean, printable
+from cadextract.display import printable
 from cadextract.extractors import registry
 
 OK = 0
@@ -189,6 +190,7 @@ def _submit(
     options: dict[str, Any],
     show_progress: bool,
     follow_links: bool = False,
+    retry_failed: bool = False,
 ) -> tuple[list[queue.Enqueued], list[tuple[str, str]]]:
     candidates = files.collect(paths, recursive=recursive, forced_format=fmt, follow_links=follow_links)
     good = [c for c in candidates if c.skip_reason is None]
@@ -218,8 +220,25 @@ def _submit(
         for c in good
     ]
     with engine.begin() as conn:
-        outcomes = queue.enqueue(conn, new_jobs, force=force)
+        outcomes = _enqueue(conn, new_jobs, force=force, retry_failed=retry_failed)
     return outcomes, skipped
+
+
+def _enqueue(
+    conn: Any, new_jobs: list[queue.NewJob], *, force: bool, retry_failed: bool
+) -> list[queue.Enqueued]:
+    """Enqueue, except content whose newest job failed for good (a known failure)."""
+    latest = queue.latest_jobs(conn, [(j.sha256, j.format) for j in new_jobs])
+    known: dict[int, queue.Enqueued] = {}
+    for i, j in enumerate(new_jobs):
+        hit = latest.get((j.sha256, j.format))
+        if (
+            ops.admit(hit[1] if hit else None, force=force, retry_failed=retry_failed)
+            is ops.Admission.KNOWN_FAILURE
+        ):
+            known[i] = queue.Enqueued(j, hit[0] if hit else None, skipped_reason=ops.KNOWN_FAILURE_REASON)
+    queued = iter(queue.enqueue(conn, [j for i, j in enumerate(new_jobs) if i not in known], force=force))
+    return [known[i] if i in known else next(queued) for i in range(len(new_jobs))]
 
 
 @contextlib.contextmanager
@@ -249,7 +268,16 @@ def _user() -> str | None:
 PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders.", show_default=False)]
 RecursiveOpt = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")]
 FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Force a format (skip detection).")]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Queue files already extracted (same content).")]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Queue files already extracted or failed (same content).")
+]
+RetryFailedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--retry-failed",
+        help="Queue files whose same content failed before (default: skip them as known failures).",
+    ),
+]
 PriorityOpt = Annotated[
     int,
     typer.Option(
@@ -281,7 +309,7 @@ FollowLinksOpt = Annotated[
 
 
 def _default_batch() -> str:
-    return datetime.now().strftime("%Y%m%d-%H%M%S")
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
 
 
 @app.command()
@@ -295,10 +323,14 @@ def submit(
     max_retries: RetriesOpt = None,
     batch: BatchOpt = None,
     option: OptionOpt = None,
+    retry_failed: RetryFailedOpt = False,
     as_json: JsonOpt = False,
     follow_links: FollowLinksOpt = False,
 ) -> None:
-    """Queue one job per file; unchanged files already queued or done are skipped."""
+    """Queue one job per file.
+
+    Unchanged files already queued, done or failed before are skipped.
+    """
     state = _state(ctx)
     with user_errors():
         outcomes, skipped = _submit(
@@ -313,6 +345,7 @@ def submit(
             options=_parse_options(option),
             show_progress=not as_json,
             follow_links=follow_links,
+            retry_failed=retry_failed,
         )
     if as_json:
         print(json.dumps(_submit_json(outcomes, skipped), indent=2))
@@ -343,6 +376,10 @@ def _submit_json(outcomes: list[queue.Enqueued], skipped: list[tuple[str, str]])
 ConcurrencyOpt = Annotated[
     int, typer.Option("--concurrency", "-c", min=1, max=rules.CONCURRENCY_MAX, help="Child processes.")
 ]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Warnings only (failed jobs, database trouble); no live table.")
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Also debug lines (each claim).")]
 
 
 def _configure_logging(quiet: bool, verbose: bool, log_file: Path | None) -> None:
@@ -352,17 +389,61 @@ def _configure_logging(quiet: bool, verbose: bool, log_file: Path | None) -> Non
     for h in list(root_logger.handlers):
         root_logger.removeHandler(h)
     handler: logging.Handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
+    handler.setFormatter(_utc_formatter("%(asctime)s %(levelname)s %(message)s"))
     root_logger.addHandler(handler)
     if log_file is not None:
         try:
             fh = logging.FileHandler(log_file)
         except OSError as exc:
             raise Failed(f"cannot open log file {log_file}: {exc.strerror}", USAGE) from None
-        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        fh.setFormatter(_utc_formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
         root_logger.addHandler(fh)
     for noisy in ("pgserver", "alembic", "sqlalchemy", "ezdxf", "pdfminer"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def _utc_formatter(fmt: str) -> logging.Formatter:
+    """Log times in UTC with the zone shown (Z), like every time cadextract prints."""
+    formatter = logging.Formatter(fmt, "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    return formatter
+
+
+@contextlib.contextmanager
+def _logs_above(display: Live) -> Iterator[None]:
+    """Send log lines through the live display's console, so they print above its table.
+
+    A handler writing to the real stderr would print into the live region, and the table
+    would be drawn again below each line instead of in place.
+    """
+    root_logger = logging.getLogger()
+    moved: list[tuple[logging.StreamHandler[Any], Any]] = []
+    for h in root_logger.handlers:
+        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
+            moved.append((h, h.setStream(_LiveStream(display))))
+    try:
+        yield
+    finally:
+        for h, stream in moved:
+            h.setStream(stream)
+
+
+class _LiveStream:
+    """A file-like object printing whole lines above a rich Live display."""
+
+    def __init__(self, display: Live) -> None:
+        self.display = display
+        self.buffer = ""
+
+    def write(self, text: str) -> int:
+        self.buffer += text
+        while "\n" in self.buffer:
+            line, self.buffer = self.buffer.split("\n", 1)
+            self.display.console.print(Text(line), soft_wrap=True)
+        return len(text)
+
+    def flush(self) -> None:
+        return None
 
 
 def _work(
@@ -414,7 +495,7 @@ def _work(
     exiting = worker.install_signal_handlers(sup)
     try:
         if live:
-            with Live(console=out, refresh_per_second=4, transient=False) as display:
+            with Live(console=out, refresh_per_second=4, transient=False) as display, _logs_above(display):
                 last = 0.0
 
                 def on_tick(s: worker.Supervisor) -> None:
@@ -424,12 +505,18 @@ def _work(
                         last = now
                         display.update(
                             views.work_view(
-                                s.snapshot(), s.stats, elapsed=now - s.started_at, connected=s.connected
+                                s.snapshot(),
+                                s.stats,
+                                elapsed=now - s.started_at,
+                                connected=s.connected,
+                                width=display.console.width,
                             )
                         )
 
                 sup.on_tick = on_tick
                 stats = sup.run()
+                last = 0.0
+                on_tick(sup)  # the last frame shows the final counts
         else:
             stats = sup.run()
     finally:
@@ -456,8 +543,8 @@ def work(
         ),
     ] = None,
     fmt: Annotated[list[str] | None, typer.Option("--format", "-f", help="Only these formats.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     log_file: Annotated[Path | None, typer.Option(help="Also log to this file.")] = None,
 ) -> None:
     """Run a worker: claim jobs and extract them in child processes."""
@@ -493,24 +580,32 @@ def run(
     concurrency: ConcurrencyOpt = 2,
     fmt: FormatOpt = None,
     force: ForceOpt = False,
+    retry_failed: RetryFailedOpt = False,
     priority: PriorityOpt = 0,
     max_retries: RetriesOpt = None,
     batch: BatchOpt = None,
     option: OptionOpt = None,
-    report: Annotated[Path | None, typer.Option(help="Write the run summary as JSON here.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    report: Annotated[
+        Path | None, typer.Option(help="Write the run summary as JSON here (the folder must exist).")
+    ] = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     log_file: Annotated[Path | None, typer.Option(help="Also log to this file.")] = None,
     follow_links: FollowLinksOpt = False,
 ) -> None:
-    """Submit, then work until the queue is empty: the cron entry point.
+    """Submit, then work until idle: the cron entry point.
 
-    Exits 0 only when every file of this run ends completed (extracted now or before).
+    Exits 0 when every file of this run ends completed (extracted now or before), 1 when
+    something failed, was cancelled or did not finish in this run, 5 when the only
+    problems are known failures (same content failed in an earlier run; not retried
+    unless --retry-failed).
     """
     state = _state(ctx)
     label = batch or f"run-{_default_batch()}"
     started = time.monotonic()
     with user_errors():
+        if report is not None and (problem := ops.report_path_problem(report)):
+            raise Failed(problem, USAGE)  # before any work: a report lost at the end helps nobody
         _configure_logging(quiet, verbose, log_file)
         worker.start_forkserver()  # its imports overlap hashing and submitting
         outcomes, skipped = _submit(
@@ -525,6 +620,7 @@ def run(
             options=_parse_options(option),
             show_progress=not quiet,
             follow_links=follow_links,
+            retry_failed=retry_failed,
         )
         logging.getLogger("cadextract").info("%s", views.submit_counts(outcomes, skipped).plain)
         _work(
@@ -538,49 +634,24 @@ def run(
         )
         ids = [o.job_id for o in outcomes if o.job_id is not None]
         with state.engine().connect() as conn:
-            final = queue.statuses(conn, ids)
-    summary = _run_summary(label, outcomes, skipped, final, time.monotonic() - started)
+            final = queue.final_fields(conn, ids)
+    submitted = [
+        ops.Submitted(o.job.path, str(o.job_id) if o.job_id else None, o.skipped_reason) for o in outcomes
+    ]
+    summary = ops.run_report(label, submitted, skipped, final, time.monotonic() - started)
     if report is not None:
-        report.write_text(json.dumps(summary, indent=2) + "\n")
-    line = (
-        f"run {label}: {summary['completed']} completed, {summary['failed']} failed, "
-        f"{summary['cancelled']} cancelled, {summary['unfinished']} unfinished, "
-        f"{len(skipped)} not submittable, in {summary['seconds']:.1f}s"
-    )
-    err.print(printable(line), highlight=False, markup=False)
-    if summary["failed"] or summary["cancelled"] or summary["unfinished"]:
-        raise typer.Exit(JOBS_FAILED)
-
-
-def _run_summary(
-    label: str,
-    outcomes: list[queue.Enqueued],
-    skipped: list[tuple[str, str]],
-    final: dict[uuid.UUID, str],
-    seconds: float,
-) -> dict[str, Any]:
-    files_out = []
-    for o in outcomes:
-        status = final.get(o.job_id, "missing") if o.job_id else "missing"
-        files_out.append(
-            {
-                "path": o.job.path,
-                "job_id": str(o.job_id) if o.job_id else None,
-                "status": status,
-                "queued_now": o.skipped_reason is None,
-            }
-        )
-    counts = {s: sum(1 for f in files_out if f["status"] == s) for s in ("completed", "failed", "cancelled")}
-    return {
-        "batch": label,
-        "seconds": round(seconds, 3),
-        "submitted": sum(1 for o in outcomes if o.skipped_reason is None),
-        "already_known": sum(1 for o in outcomes if o.skipped_reason),
-        "not_submittable": [{"path": p, "reason": r} for p, r in skipped],
-        **counts,
-        "unfinished": len(files_out) - sum(counts.values()),
-        "files": files_out,
-    }
+        try:
+            report.write_text(json.dumps(summary.as_json(), indent=2) + "\n")
+        except OSError as exc:
+            err.print(
+                f"cadextract: cannot write report {printable(str(report))}: {exc.strerror}",
+                markup=False,
+                highlight=False,
+            )
+    err.print(printable(summary.line()), markup=False, highlight=False)
+    code = ops.run_exit_code(summary)
+    if code:
+        raise typer.Exit(code)
 
 
 # -- status / result ----------------------------------------------------------------
@@ -644,8 +715,12 @@ def result(
     ctx: typer.Context,
     job: Annotated[str, typer.Argument(help="Job id or unique prefix.")],
     as_json: Annotated[bool, typer.Option("--json", help="The whole result document.")] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows per list.")] = 40,
+    show_all: Annotated[bool, typer.Option("--all", help="Every row of every list.")] = False,
 ) -> None:
     """Show what was extracted from one file."""
+    from cadextract import resultview
+
     state = _state(ctx)
     with user_errors():
         with state.engine().connect() as conn:
@@ -657,17 +732,18 @@ def result(
     if as_json:
         print(json.dumps(document, indent=2))
         return
-    out.print(views.summary_table({"file": j.path, "format": j.format, "job": str(j.id)}, title="file"))
-    summary = _result_summary(document)
-    if summary:
-        out.print(views.summary_table(summary, title="summary"))
     extractor = registry.get(document["format"])
-    if extractor.rows is not None:
-        rows = list(extractor.rows(document.get("payload", {})))
-        if rows:
-            out.print(views.rows_table(rows, title="details"))
-    if document.get("warnings"):
-        out.print(f"[yellow]warnings:[/] {clean('; '.join(document['warnings']))}")
+    rows = list(extractor.rows(document.get("payload", {}))) if extractor.rows is not None else []
+    out.print(
+        resultview.result_view(
+            path=j.path,
+            job_id=str(j.id),
+            document=document,
+            summary=_result_summary(document),
+            rows=rows,
+            limit=None if show_all else limit,
+        )
+    )
 
 
 # -- jobs / cancel / retry / purge ----------------------------------------------------
@@ -702,14 +778,24 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 def _filter(
-    status: list[str] | None, fmt: list[str] | None, batch: str | None, since: str | None, path: str | None
+    status: list[str] | None,
+    fmt: list[str] | None,
+    batch: str | None,
+    since: str | None,
+    path: str | None,
+    case_sensitive: bool = False,
 ) -> queue.JobFilter:
     statuses = _split(status)
     bad = [s for s in statuses if s not in views.STATUS_STYLE]
     if bad:
         raise Failed(f"unknown status {bad[0]!r}; use {', '.join(views.STATUS_STYLE)}", USAGE)
     return queue.JobFilter(
-        statuses=statuses, formats=_split(fmt), batch=batch, since=_since(since), path_glob=path
+        statuses=statuses,
+        formats=_split(fmt),
+        batch=batch,
+        since=_since(since),
+        path_glob=path,
+        path_case_sensitive=case_sensitive,
     )
 
 
@@ -721,7 +807,13 @@ BatchFilter = Annotated[str | None, typer.Option("--batch", "-b", help="Batch la
 SinceFilter = Annotated[
     str | None, typer.Option("--since", help="Created within (30m, 2d) or since ISO time.")
 ]
-PathFilter = Annotated[str | None, typer.Option("--path", help="Glob on the file path (e.g. '*.dxf').")]
+PathFilter = Annotated[
+    str | None,
+    typer.Option(
+        "--path",
+        help="Glob on the file path, case-insensitive: '*.pdf' also matches X.PDF (no '/': the file name).",
+    ),
+]
 
 
 @app.command()
@@ -732,6 +824,9 @@ def jobs(
     batch: BatchFilter = None,
     since: SinceFilter = None,
     path: PathFilter = None,
+    case_sensitive: Annotated[
+        bool, typer.Option("--case-sensitive", help="--path matches case exactly.")
+    ] = False,
     sort: Annotated[str, typer.Option(help="created, updated, priority, path, status.")] = "created",
     limit: Annotated[
         int, typer.Option("--limit", "-n", min=0, max=rules.LIMIT_MAX, help="0 = no limit.")
@@ -746,7 +841,7 @@ def jobs(
     with user_errors():
         if sort not in queue.SORTS:
             raise Failed(f"unknown sort {sort!r}; use {', '.join(queue.SORTS)}", USAGE)
-        f = _filter(status, fmt, batch, since, path)
+        f = _filter(status, fmt, batch, since, path, case_sensitive)
         with state.engine().connect() as conn:
             found = queue.list_jobs(conn, f, sort=sort, limit=limit or None)
     if ids:
@@ -772,7 +867,10 @@ def cancel(
     status: StatusFilter = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Cancel jobs: pending ones at once, running ones within about a second."""
+    """Cancel pending or running jobs.
+
+    Pending ones at once, running ones within about a second.
+    """
     state = _state(ctx)
     with user_errors():
         if not job_ids and batch is None and not status:
@@ -803,7 +901,10 @@ def retry(
     batch: BatchFilter = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Put failed or cancelled jobs back in the queue with fresh attempts."""
+    """Queue failed or cancelled jobs again.
+
+    They get fresh attempts; the error history is kept.
+    """
     state = _state(ctx)
     with user_errors():
         if not job_ids and not failed:
@@ -835,10 +936,22 @@ def purge(
         list[str] | None,
         typer.Option("--status", "-s", help="Finished states to purge [completed,failed,cancelled]."),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, delete nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would go (by status, format, batch); delete nothing.")
+    ] = False,
+    list_jobs: Annotated[
+        bool, typer.Option("--list", help="With --dry-run: also list the jobs (up to --limit).")
+    ] = False,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=0, help="--list: at most N jobs; 0 = all.")
+    ] = 100,
     as_json: JsonOpt = False,
 ) -> None:
-    """Delete finished jobs (and results) older than an age; never pending or running ones."""
+    """Delete old finished jobs and their results.
+
+    Only completed, failed or cancelled jobs whose last update is older than the age;
+    never pending or running ones.
+    """
     state = _state(ctx)
     with user_errors():
         age = parse_age(older_than)
@@ -848,11 +961,18 @@ def purge(
             raise Failed(f"purge only deletes finished jobs; {bad[0]!r} is not a finished state", USAGE)
         engine = state.engine()
         started = time.monotonic()
+        groups: list[queue.PurgeGroup] = []
+        listed: list[queue.Job] = []
+        if list_jobs and not dry_run:
+            raise Failed("--list goes with --dry-run (see what would go, then purge)", USAGE)
         if dry_run:
             with engine.connect() as conn:
-                removed = queue.count_purgeable(
-                    conn, older_than_seconds=age.total_seconds(), statuses=statuses
-                )
+                groups = queue.purge_preview(conn, older_than_seconds=age.total_seconds(), statuses=statuses)
+                if list_jobs:
+                    listed = queue.purgeable_jobs(
+                        conn, older_than_seconds=age.total_seconds(), statuses=statuses, limit=limit or None
+                    )
+            removed = sum(g.jobs for g in groups)
         else:
             removed = 0
             while True:
@@ -863,8 +983,26 @@ def purge(
                     break
         seconds = time.monotonic() - started
     if as_json:
-        print(json.dumps({"dry_run": dry_run, "jobs": removed, "seconds": round(seconds, 3)}))
+        data: dict[str, Any] = {"dry_run": dry_run, "jobs": removed, "seconds": round(seconds, 3)}
+        if dry_run:
+            data["groups"] = [
+                {
+                    "status": g.status,
+                    "format": g.format,
+                    "batch": g.batch,
+                    "jobs": g.jobs,
+                    "oldest": g.oldest.isoformat() if g.oldest else None,
+                }
+                for g in groups
+            ]
+        if list_jobs:
+            data["list"] = [j.as_json() for j in listed]
+        print(json.dumps(data, indent=2 if dry_run else None))
     else:
+        if groups:
+            out.print(views.purge_preview_table(groups))
+        if listed:
+            out.print(views.jobs_table(listed, width=out.width))
         verb = "would delete" if dry_run else "deleted"
         err.print(
             f"{verb} {removed} job(s) older than {older_than} ({', '.join(statuses)}) in {seconds:.1f}s",
@@ -876,39 +1014,57 @@ def purge(
 @app.command()
 def watch(
     ctx: typer.Context,
-    batch: BatchFilter = None,
+    batch: Annotated[
+        str | None, typer.Option("--batch", "-b", help="Batch label [the newest batch].")
+    ] = None,
+    all_batches: Annotated[bool, typer.Option("--all", help="Every batch together.")] = False,
     interval: Annotated[
         float, typer.Option(min=0.1, max=3600, callback=_finite, help="Seconds between refreshes.")
     ] = 1.0,
     once: Annotated[bool, typer.Option("--once", help="Render once and exit.")] = False,
 ) -> None:
-    """Live dashboard: counts, throughput, ETA, running jobs, retries, failures (Ctrl-C exits)."""
+    """Live dashboard of a batch (Ctrl-C exits).
+
+    Counts, progress of the batch, throughput, ETA, whether any worker is alive, running
+    jobs, scheduled retries and recent failures. Shows the newest batch unless --batch
+    or --all is given.
+    """
     state = _state(ctx)
     with user_errors():
+        if all_batches and batch is not None:
+            raise Failed("give --batch or --all, not both", USAGE)
         engine = state.engine()
 
-        def read() -> queue.Dashboard:
+        def read() -> watchview.Watch:
             with engine.connect() as conn:
-                return queue.dashboard(conn, batch=batch)
+                shown = None if all_batches else batch or queue.newest_batch(conn)
+                return watchview.Watch(
+                    dashboard=queue.dashboard(conn, batch=shown),
+                    activity=queue.activity(conn, batch=shown, window_for=ops.eta_window),
+                    chosen=batch is not None or all_batches,
+                )
 
         if once:
-            d = read()
+            w = read()
             if out.is_terminal:
-                out.print(views.dashboard_view(d, batch=batch))
+                out.print(watchview.watch_view(w, width=out.width))
             else:
-                print(views.dashboard_line(d), flush=True)
+                print(watchview.watch_line(w), flush=True)
             return
         try:
             if out.is_terminal:
                 with Live(
-                    views.dashboard_view(read(), batch=batch), console=out, screen=True, auto_refresh=False
+                    watchview.watch_view(read(), width=out.width),
+                    console=out,
+                    screen=True,
+                    auto_refresh=False,
                 ) as live:
                     while True:
                         time.sleep(interval)
-                        live.update(views.dashboard_view(read(), batch=batch), refresh=True)
+                        live.update(watchview.watch_view(read(), width=out.width), refresh=True)
             else:
                 while True:
-                    print(views.dashboard_line(read()), flush=True)
+                    print(watchview.watch_line(read()), flush=True)
                     time.sleep(interval)
         except KeyboardInterrupt:
             return  # Ctrl-C is how you leave a dashboard: not an error
@@ -917,18 +1073,34 @@ def watch(
 @app.command()
 def export(
     ctx: typer.Context,
-    status: StatusFilter = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status", "-s", help="Only 'completed' is accepted: only completed jobs have results."
+        ),
+    ] = None,
     fmt: FormatFilter = None,
     batch: BatchFilter = None,
     since: SinceFilter = None,
     path: PathFilter = None,
     to: Annotated[str, typer.Option("--to", help="jsonl or csv.")] = "jsonl",
     rows: Annotated[bool, typer.Option("--rows", help="CSV: one row per entity/element/page/solid.")] = False,
+    latest: Annotated[
+        bool, typer.Option("--latest", help="Only the newest completed job of each file path.")
+    ] = False,
+    bom: Annotated[
+        bool,
+        typer.Option("--bom/--no-bom", help="CSV to a file: start with a UTF-8 BOM so Excel reads it right."),
+    ] = True,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")
     ] = None,
 ) -> None:
-    """Write the results of completed jobs as JSON Lines or CSV, streaming."""
+    """Write results of completed jobs as JSON Lines or CSV.
+
+    Streams from the database. CSV columns are the union of every field in the
+    selection (a first pass finds them): nothing is dropped. See docs/results.md.
+    """
     from cadextract import export as exporter
 
     state = _state(ctx)
@@ -936,21 +1108,29 @@ def export(
         if to not in ("jsonl", "csv"):
             raise Failed(f"--to {to!r}: use jsonl or csv", USAGE)
         if status and _split(status) != ["completed"]:
-            raise Failed("export writes results, which only completed jobs have", USAGE)
+            raise Failed("export writes results, which only completed jobs have (--status completed)", USAGE)
         f = _filter(None, fmt, batch, since, path)
         engine = state.engine()
-        try:
-            target = output.open("w", newline="") if output else sys.stdout
-        except OSError as exc:  # a folder, a missing folder, '' (the current folder)
-            raise Failed(f"cannot write {printable(str(output))}: {exc.strerror}", USAGE) from None
+        target: IO[str]
+        if output:
+            encoding = "utf-8-sig" if to == "csv" and bom else "utf-8"
+            try:
+                target = output.open("w", newline="", encoding=encoding)
+            except OSError as exc:  # a folder, a missing folder, '' (the current folder)
+                raise Failed(f"cannot write {printable(str(output))}: {exc.strerror}", USAGE) from None
+        else:
+            target = sys.stdout
         try:
             with engine.connect() as conn:
-                items = queue.iter_results(conn, f)
                 if to == "jsonl":
-                    n = exporter.write_jsonl(items, target)
+                    n = exporter.write_jsonl(queue.iter_results(conn, f, latest=latest), target)
                 else:
-                    header = exporter.csv_header(conn, f, rows=rows)
-                    n = exporter.write_csv(items, target, header, rows=rows)
+                    # two streaming passes: the first finds every column, the second writes
+                    header, prefixed = exporter.csv_header(
+                        queue.iter_results(conn, f, latest=latest), rows=rows
+                    )
+                    items = queue.iter_results(conn, f, latest=latest)
+                    n = exporter.write_csv(items, target, header, rows=rows, prefixed=prefixed)
             if output:
                 target.close()  # /dev/full fails here, on the last buffer
         except OSError as exc:
@@ -962,11 +1142,8 @@ def export(
                 with contextlib.suppress(OSError):
                     target.close()
     if output:
-        err.print(
-            f"wrote {n} {'rows' if to == 'csv' else 'results'} to {printable(str(output))}",
-            highlight=False,
-            markup=False,
-        )
+        what = "rows" if to == "csv" else "results"
+        err.print(f"wrote {n} {what} to {printable(str(output))}", highlight=False, markup=False)
 
 
 # -- db / doctor ----------------------------------------------------------------------
@@ -1002,12 +1179,30 @@ def db_status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 
 @db_app.command("url")
-def db_url(ctx: typer.Context) -> None:
-    """The database URL in use, password masked."""
+def db_url(
+    ctx: typer.Context,
+    show_password: Annotated[
+        bool,
+        typer.Option(
+            "--show-password", help="Print the real URL (for pg_dump/psql); it contains the password."
+        ),
+    ] = False,
+) -> None:
+    """The database URL in use, password masked.
+
+    With --show-password: a plain postgresql:// URL that pg_dump and psql accept, e.g.
+    pg_dump "$(cadextract db url --show-password)" > backup.sql
+    """
     state = _state(ctx)
     with user_errors():
         s = state.settings
-        print(db.mask_url(db.resolve_url(s.database_url, s.home)))
+        url = db.resolve_url(s.database_url, s.home)
+        if show_password:
+            url = ops.libpq_url(url)
+            err.print("warning: this URL contains the database password", highlight=False, markup=False)
+            print(url)
+        else:
+            print(db.mask_url(url))
 
 
 @db_app.command("stop")
@@ -1021,7 +1216,7 @@ def db_stop(ctx: typer.Context) -> None:
 
 @app.command()
 def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Check the database, each extractor and the data directory."""
+    """Check the database, extractors and free disk."""
     import shutil
 
     state = _state(ctx)
@@ -1029,9 +1224,7 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     with user_errors():
         s = state.settings
         if s.database_url is None:
-            checks.append(
-                {"check": "embedded server", "ok": True, "detail": json.dumps(db.embedded_status(s.home))}
-            )
+            checks.append({"check": "embedded server", "ok": True, "detail": db.embedded_status(s.home)})
         try:
             engine = state.engine()
             rev = db.current_revision(engine)
@@ -1076,7 +1269,12 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         table.add_column("ok")
         table.add_column("detail", overflow="fold")
         for c in checks:
-            table.add_row(c["check"], "[green]ok[/]" if c["ok"] else "[red]FAIL[/]", clean(c["detail"]))
+            detail = c["detail"]
+            if isinstance(detail, dict):
+                detail = ", ".join(f"{k} {v}" for k, v in detail.items())
+            table.add_row(
+                c["check"], "[green]ok[/]" if c["ok"] else "[red]FAIL[/]", Text(printable(str(detail)))
+            )
         out.print(table)
     if not all(c["ok"] for c in checks):
         raise typer.Exit(

@@ -46,6 +46,7 @@ from cadextract.extractors.base import (
     UnsupportedVersion,
     WrongFormat,
     describe_head,
+    no_progress,
 )
 
 HEAD_BYTES = 64 * 1024
@@ -274,7 +275,9 @@ def _bbox_dict(box: Any) -> dict[str, float | None] | None:
     }
 
 
-def _read(path: Path, protocol: str | None, schema: str | None) -> tuple[Any, Any]:
+def _read(
+    path: Path, protocol: str | None, schema: str | None, progress: Progress = no_progress
+) -> tuple[Any, Any]:
     """ReadFile + Transfer into an XCAF document; returns (reader, document)."""
     from OCP.IFSelect import IFSelect_ReturnStatus
     from OCP.Interface import Interface_Static
@@ -313,6 +316,8 @@ def _read(path: Path, protocol: str | None, schema: str | None) -> tuple[Any, An
         raise CorruptFile(f"{path.name}: the STEP reader failed: {exc}") from exc
     if roots == 0:
         raise NoSolids(f"{path.name} holds no shapes or products to translate: no solids, no geometry")
+    # reading and translating are one library call each (no progress hook in OCP): mark the seam
+    progress(15.0, f"parsed; translating {roots} root(s)")
     doc = TDocStd_Document(TCollection_ExtendedString("MDTV-XCAF"))
     try:
         ok = reader.Transfer(doc)
@@ -531,7 +536,7 @@ def extract(path: Path, options: Mapping[str, Any], progress: Progress) -> dict[
     schema = header["file_schema"]
     protocol = protocol_of(schema)
     progress(2.0, "reading STEP")
-    reader, doc = _read(path, protocol, schema)
+    reader, doc = _read(path, protocol, schema, progress)
     progress(40.0, "translated")
     try:
         return _extract_doc(path, reader, doc, header, protocol, progress)
