@@ -161,7 +161,8 @@ def make_engine(url: str, *, pool_size: int = 2) -> Engine:
         pool_size=pool_size,
         max_overflow=2,
         pool_pre_ping=True,
-        connect_args={"connect_timeout": 5, "application_name": "cadextract"},
+        # every time cadextract shows comes back in UTC, whatever the server's zone (docs/guide.md)
+        connect_args={"connect_timeout": 5, "application_name": "cadextract", "options": "-c TimeZone=UTC"},
     )
 
 

@@ -231,8 +231,13 @@ def eta_seconds(
     """Time left at the throughput of the window (or of the batch, if it is younger)."""
     if not remaining or state in (Liveness.NO_WORKER, Liveness.STALLED) or finished_in_window <= 0:
         return None
+    return remaining / (finished_in_window / throughput_span(window, active_for))
+
+
+def throughput_span(window: float, active_for: float | None) -> float:
+    """Seconds the finished count covers: the window, or the batch's age if younger (10 s at least)."""
     span = min(window, active_for) if active_for and active_for > 0 else window
-    return remaining / (finished_in_window / max(span, 1.0))
+    return max(span, 10.0)
 
 
 def libpq_url(url: str) -> str:

@@ -1094,7 +1094,7 @@ def activity(conn: sa.Connection, *, batch: str | None, window_for: Any) -> Acti
                   count(*) AS total,
                   count(*) FILTER (WHERE status IN ('completed', 'failed', 'cancelled')) AS done,
                   min(started_at) AS first_start,
-                  extract(epoch FROM now() - min(started_at)) AS active_for
+                  extract(epoch FROM clock_timestamp() - min(started_at)) AS active_for
                 FROM {JOBS} WHERE {scope}"""
         ),
         {**b, "window": window},

@@ -320,69 +320,6 @@ def work_view(
     return Group(head, table)
 
 
-def dashboard_view(d: Any, *, now: datetime | None = None, batch: str | None = None) -> RenderableType:
-    """`watch`: the whole queue on one screen."""
-    now = now or datetime.now(UTC)
-    s = d.summary
-    pending = s.by_status.get("pending", 0)
-    rate = d.completed_last_minute / 60.0
-    eta = duration(pending / rate) if rate > 0 and pending else ("-" if pending else "done")
-    head = Text.assemble(
-        ("cadextract watch", "bold"),
-        (f"  batch {printable(batch)}" if batch else "", "bold"),
-        (f"   {now.astimezone().strftime('%H:%M:%S')}", "dim"),
-        ("   throughput ", ""),
-        (f"{d.completed_last_minute}/min", "green"),
-        (f" ({rate:.1f}/s)", ""),
-        ("   failed ", ""),
-        (f"{d.failed_last_minute}/min", "red"),
-        ("   ETA ", ""),
-        (eta, "bold"),
-    )
-    parts: list[RenderableType] = [head, summary_counts_table(s)]
-    if s.running:
-        parts.append(running_table(s.running, now=now))
-    else:
-        parts.append(Text("no jobs running", style="dim"))
-    if d.retries:
-        t = Table(title="scheduled retries", box=box.SIMPLE_HEAD, title_justify="left")
-        for c in ("job", "format", "tries", "next attempt", "last error", "file"):
-            t.add_column(
-                c,
-                overflow="fold" if c in ("file", "last error") else "ellipsis",
-                no_wrap=c not in ("file", "last error"),
-            )
-        for j in d.retries:
-            wait = (j.run_after - now).total_seconds()
-            t.add_row(
-                short_id(j.id),
-                j.format,
-                f"{j.attempts}/{j.max_attempts}",
-                "in " + duration(wait),
-                clean(f"{j.last_error_type}: {j.last_error_message}") if j.last_error_type else "-",
-                clean(j.path),
-            )
-        parts.append(t)
-    if d.failures:
-        t = Table(title="recent failures", box=box.SIMPLE_HEAD, title_justify="left")
-        for c in ("job", "format", "when", "error", "file"):
-            t.add_column(
-                c,
-                overflow="fold" if c in ("file", "error") else "ellipsis",
-                no_wrap=c not in ("file", "error"),
-            )
-        for j in d.failures:
-            t.add_row(
-                short_id(j.id),
-                j.format,
-                ago(j.updated_at, now),
-                Text(printable(f"{j.last_error_type}: {j.last_error_message}"), style="red"),
-                clean(j.path),
-            )
-        parts.append(t)
-    return Group(*parts)
-
-
 def summary_counts_table(s: Summary) -> Table:
     states = ["pending", "processing", "completed", "failed", "cancelled"]
     counts = Table(box=box.SIMPLE_HEAD)
@@ -399,18 +336,6 @@ def summary_counts_table(s: Summary) -> Table:
         str(sum(s.by_status.values())),
     )
     return counts
-
-
-def dashboard_line(d: Any, *, now: datetime | None = None) -> str:
-    """`watch` when stdout is not a terminal: one timestamped line per refresh."""
-    now = now or datetime.now(UTC)
-    s = d.summary
-    counts = " ".join(f"{k}={s.by_status.get(k, 0)}" for k in STATUS_STYLE)
-    return (
-        f"{now.astimezone().isoformat(timespec='seconds')} {counts} "
-        f"completed_last_min={d.completed_last_minute} failed_last_min={d.failed_last_minute} "
-        f"running={len(s.running)} retries_scheduled={s.scheduled_retries}"
-    )
 
 
 def purge_preview_table(groups: Sequence[PurgeGroup], *, now: datetime | None = None) -> Table:

@@ -40,8 +40,7 @@ def estimate(a: Activity) -> Estimate:
         expired_leases=a.expired_leases,
         finished_recently=a.finished_in_window,
     )
-    span = min(a.window, a.active_for) if a.active_for and a.active_for > 0 else a.window
-    rate = a.finished_in_window / max(span, 1.0)
+    rate = a.finished_in_window / ops.throughput_span(a.window, a.active_for)
     remaining = a.batch_total - a.batch_done
     eta = ops.eta_seconds(
         remaining=remaining,
@@ -88,11 +87,12 @@ def watch_view(w: Watch, *, width: int = 120, now: datetime | None = None) -> Re
         overflow="ellipsis",
     )
     elapsed = (now - a.batch_started).total_seconds() if a.batch_started else None
+    span = ops.throughput_span(a.window, a.active_for)
     progress = Text.assemble(
         (f"{a.batch_done} of {a.batch_total} done", "bold"),
         (f" ({failed} failed)" if failed else "", "red"),
         (f"   elapsed {duration(elapsed)}" if elapsed is not None else "   not started", ""),
-        (f"   throughput {e.rate * 60:.1f}/min over {duration(min(a.window, elapsed or a.window))}", ""),
+        (f"   throughput {e.rate * 60:.1f}/min over {duration(span)}", ""),
         ("   ETA ", ""),
         (_eta_text(e, a), "bold"),
         no_wrap=True,

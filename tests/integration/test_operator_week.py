@@ -184,7 +184,9 @@ def test_jobs_path_glob_ignores_case(clean_db: Engine, tmp_path: Path) -> None:
     lower = enqueue_files(clean_db, make_files(tmp_path, 1, prefix="b", suffix=".pdf"))
     found = {uuid.UUID(x) for x in run_cli("jobs", "--path", "*.pdf", "--ids").stdout.split()}
     assert found == set(upper) | set(lower)
-    exact = {uuid.UUID(x) for x in run_cli("jobs", "--path", "*.pdf", "--case-sensitive", "--ids").stdout.split()}
+    exact = {
+        uuid.UUID(x) for x in run_cli("jobs", "--path", "*.pdf", "--case-sensitive", "--ids").stdout.split()
+    }
     assert exact == set(lower)
     assert "case-insensitive" in run_cli("jobs", "--help", env={"COLUMNS": "200"}).stdout
 
@@ -224,7 +226,10 @@ def test_result_is_readable(samples_done: dict[str, str]) -> None:
     assert re.search(r"linear\s+100\b", dims) and re.search(r"radius\s+5\b", dims)
     limited = run_cli("result", samples_done["dxf"], "--limit", "2", env=env).stdout
     assert "layers (first 2 of 9; --limit N or --all for more)" in limited
-    assert "OUTLINE" not in limited and "OUTLINE" in run_cli("result", samples_done["dxf"], "--all", env=env).stdout
+    assert (
+        "OUTLINE" not in limited
+        and "OUTLINE" in run_cli("result", samples_done["dxf"], "--all", env=env).stdout
+    )
     step = run_cli("result", samples_done["step"], env=env).stdout
     assert "9,141.6 mm³" in step and "e+" not in step and "e-" not in step
     for column in ("com_x", "com_z", "faces", "bbox_dz"):

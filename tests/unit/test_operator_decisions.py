@@ -74,15 +74,22 @@ def test_liveness_and_eta() -> None:
     assert ops.liveness(runnable=0, live_leases=0, expired_leases=1, finished_recently=0) is L.STALLED
     assert ops.liveness(runnable=0, live_leases=0, expired_leases=0, finished_recently=3) is L.IDLE
     # no ETA without a worker, however fast the last minute was
-    assert ops.eta_seconds(remaining=10, finished_in_window=60, window=60, active_for=600, state=L.NO_WORKER) is None
+    assert (
+        ops.eta_seconds(remaining=10, finished_in_window=60, window=60, active_for=600, state=L.NO_WORKER)
+        is None
+    )
     # a batch 20 s old that finished 10 jobs runs at 0.5/s, not 10/60
-    assert ops.eta_seconds(remaining=10, finished_in_window=10, window=60, active_for=20, state=L.WORKING) == 20
+    assert (
+        ops.eta_seconds(remaining=10, finished_in_window=10, window=60, active_for=20, state=L.WORKING) == 20
+    )
     assert ops.eta_window(None) == 60 and ops.eta_window(2.0) == 60 and ops.eta_window(30) == 600
     assert ops.eta_window(3600) == 900
 
 
 def test_secret_options_are_masked() -> None:
-    masked = masking.mask_options({"password": "test", "pdf_password": "x", "api_token": "t", "detail": "full"})
+    masked = masking.mask_options(
+        {"password": "test", "pdf_password": "x", "api_token": "t", "detail": "full"}
+    )
     assert masked == {"password": "***", "pdf_password": "***", "api_token": "***", "detail": "full"}
 
 
