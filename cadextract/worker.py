@@ -364,7 +364,8 @@ class Supervisor:
         elif running.fate == "drop":
             self._drop(running)
         elif kind == "done":
-            self.completions.append(queue.Completion(job_id, running.job.token, msg[2], msg[3]))
+            index = msg[4] if len(msg) > 4 else None
+            self.completions.append(queue.Completion(job_id, running.job.token, msg[2], msg[3], index))
         else:
             self._failed(running, msg[2])
         if slot.jobs_run + len(slot.jobs) >= self.settings.recycle_after and not slot.retiring:
