@@ -111,8 +111,9 @@ VIEWS: dict[str, str] = {
     "ifc_elements": f"""
         SELECT s.job_id, s.path, e ->> 'global_id' AS global_id, e ->> 'ifc_class' AS ifc_class,
                e ->> 'name' AS name, e ->> 'description' AS description, e ->> 'object_type' AS object_type,
-               e ->> 'tag' AS tag, e ->> 'predefined_type' AS predefined_type, e ->> 'type_class' AS type_class,
-               e ->> 'type_name' AS type_name, e ->> 'storey' AS storey, e ->> 'storey_global_id' AS storey_global_id,
+               e ->> 'tag' AS tag, e ->> 'predefined_type' AS predefined_type,
+               e ->> 'type_class' AS type_class, e ->> 'type_name' AS type_name, e ->> 'storey' AS storey,
+               e ->> 'storey_global_id' AS storey_global_id,
                e ->> 'container' AS container, e -> 'materials' AS materials,
                e -> 'property_sets' AS property_sets, e -> 'quantity_sets' AS quantity_sets
         FROM {_LATEST}, jsonb_array_elements(r.document -> 'payload' -> 'elements') e
@@ -120,7 +121,8 @@ VIEWS: dict[str, str] = {
     # one row per property of a property set (the sets' internal "id" left out)
     "ifc_properties": f"""
         SELECT s.job_id, s.path, e ->> 'global_id' AS global_id, e ->> 'ifc_class' AS ifc_class,
-               e ->> 'name' AS element_name, ps.key AS property_set, pr.key AS property, pr.value #>> '{{}}' AS value
+               e ->> 'name' AS element_name, ps.key AS property_set, pr.key AS property,
+               pr.value #>> '{{}}' AS value
         FROM {_LATEST}, jsonb_array_elements(r.document -> 'payload' -> 'elements') e,
              jsonb_each(coalesce(e -> 'property_sets', '{{}}')) ps,
              jsonb_each(CASE WHEN jsonb_typeof(ps.value) = 'object' THEN ps.value ELSE '{{}}' END) pr
@@ -138,12 +140,14 @@ VIEWS: dict[str, str] = {
         WITH RECURSIVE nodes AS (
             SELECT s.job_id, s.path, n.node, n.ord::int AS position, 0 AS depth,
                    coalesce(n.node ->> 'name', '?') AS node_path, NULL::text AS parent_path
-            FROM {_LATEST}, jsonb_array_elements(r.document -> 'payload' -> 'assembly') WITH ORDINALITY n(node, ord)
+            FROM {_LATEST},
+                 jsonb_array_elements(r.document -> 'payload' -> 'assembly') WITH ORDINALITY n(node, ord)
             WHERE s.is_latest AND s.format = 'step'
             UNION ALL
             SELECT p.job_id, p.path, c.node, c.ord::int, p.depth + 1,
                    p.node_path || '/' || coalesce(c.node ->> 'name', '?'), p.node_path
-            FROM nodes p, jsonb_array_elements(coalesce(p.node -> 'children', '[]')) WITH ORDINALITY c(node, ord)
+            FROM nodes p,
+                 jsonb_array_elements(coalesce(p.node -> 'children', '[]')) WITH ORDINALITY c(node, ord)
         )
         SELECT job_id, path, depth, position, node_path, parent_path, node ->> 'name' AS name,
                node ->> 'instance_name' AS instance_name, node ->> 'part_id' AS part_id,

@@ -44,7 +44,8 @@ def write(conn: sa.Connection, entries: Sequence[tuple[uuid.UUID, str]]) -> int:
         sa.text(
             f"""
             WITH v AS (
-                SELECT x.job_id, x.e FROM jsonb_to_recordset(CAST(:entries AS jsonb)) AS x(job_id uuid, e jsonb)
+                SELECT x.job_id, x.e
+                FROM jsonb_to_recordset(CAST(:entries AS jsonb)) AS x(job_id uuid, e jsonb)
             ), ins AS (
                 INSERT INTO {INDEX} (job_id, path, format, batch, completed_at, is_latest, fields, field_keys,
                                      labels, texts, extras, tsv, version)

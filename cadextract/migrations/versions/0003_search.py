@@ -26,6 +26,14 @@ INDEX = f"{SCHEMA}.search_index"
 JOBS = f"{SCHEMA}.extraction_jobs"
 
 
+# one to_tsvector per weight, concatenated
+WEIGHTED = "\n                || ".join(
+    f"setweight(to_tsvector('{SCHEMA}.cx', "
+    f"coalesce(string_agg(t, E'\\n') FILTER (WHERE w = '{w}'), '')), '{w}')"
+    for w in "ABCD"
+)
+
+
 def upgrade() -> None:
     op.execute(f"CREATE TEXT SEARCH CONFIGURATION {SCHEMA}.cx (COPY = pg_catalog.simple)")
     # the segments grouped by weight, each group one to_tsvector (positions run on
@@ -33,10 +41,7 @@ def upgrade() -> None:
     op.execute(f"""
         CREATE FUNCTION {SCHEMA}.search_vector(weights text, texts text[], extras text[])
         RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-            SELECT setweight(to_tsvector('{SCHEMA}.cx', coalesce(string_agg(t, E'\\n') FILTER (WHERE w = 'A'), '')), 'A')
-                || setweight(to_tsvector('{SCHEMA}.cx', coalesce(string_agg(t, E'\\n') FILTER (WHERE w = 'B'), '')), 'B')
-                || setweight(to_tsvector('{SCHEMA}.cx', coalesce(string_agg(t, E'\\n') FILTER (WHERE w = 'C'), '')), 'C')
-                || setweight(to_tsvector('{SCHEMA}.cx', coalesce(string_agg(t, E'\\n') FILTER (WHERE w = 'D'), '')), 'D')
+            SELECT {WEIGHTED}
             FROM (SELECT w, s.t || CASE WHEN s.e <> '' THEN E'\\n' || s.e ELSE '' END AS t
                   FROM unnest(string_to_array(weights, NULL), texts, extras) AS s(w, t, e)) x
         $$""")
