@@ -95,11 +95,14 @@ def write_completions(conn: sa.Connection, completions: Iterable[Any], written: 
     return write(conn, entries)
 
 
-def index_missing(conn: sa.Connection, *, limit: int = 500, rebuild_after: uuid.UUID | None = None) -> int:
-    """Index up to ``limit`` completed jobs that have no index row; returns how many.
+def index_batch(
+    conn: sa.Connection, *, limit: int = 500, rebuild_after: uuid.UUID | None = None
+) -> tuple[int, uuid.UUID | None]:
+    """Index up to ``limit`` completed jobs; returns (how many, the last job id).
 
-    With ``rebuild_after`` (a job id, or the nil UUID to start), every completed job
-    with a greater id is re-indexed instead, in id order: call again with the last id.
+    By default the jobs that have no index row yet. With ``rebuild_after`` (a job id;
+    the nil UUID to start) every completed job with a greater id is indexed again, in
+    id order: call again with the last id until it returns 0.
     """
     if rebuild_after is None:
         where, params = f"NOT EXISTS (SELECT 1 FROM {INDEX} s WHERE s.job_id = j.id)", {}
@@ -112,20 +115,8 @@ def index_missing(conn: sa.Connection, *, limit: int = 500, rebuild_after: uuid.
         ),
         {**params, "limit": limit},
     ).all()
-    entries = [(r.id, document.index_entry(r.document).to_json()) for r in rows]
-    write(conn, entries)
-    return len(rows)
-
-
-def last_id(conn: sa.Connection, after: uuid.UUID, limit: int) -> uuid.UUID | None:
-    """The id a rebuild batch of ``limit`` jobs after ``after`` ends at."""
-    return conn.execute(  # type: ignore[no-any-return]
-        sa.text(
-            f"""SELECT max(id) FROM (SELECT id FROM {JOBS} WHERE status = 'completed' AND id > :after
-                ORDER BY id LIMIT :limit) x"""
-        ),
-        {"after": after, "limit": limit},
-    ).scalar()
+    write(conn, [(r.id, document.index_entry(r.document).to_json()) for r in rows])
+    return len(rows), (rows[-1].id if rows else None)
 
 
 def fix_latest(conn: sa.Connection) -> int:

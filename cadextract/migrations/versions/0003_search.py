@@ -102,7 +102,7 @@ def upgrade() -> None:
 
     conn = op.get_bind()
     sqlviews.create_all(conn)
-    while store.index_missing(conn, limit=500):
+    while store.index_batch(conn, limit=500)[0]:
         pass
     store.fix_latest(conn)
 
