@@ -135,7 +135,7 @@ def _extract(job: dict[str, Any], progress: base.Progress) -> tuple[str, str | N
         extract_seconds=elapsed,
     )
     # the search index entry, here where the children work in parallel (search/document.py)
-    index, index_warnings = search_document.entry_json(document)
+    index, index_warnings = search_document.entry_json(document, enabled=job.get("search_index", True))
     document["warnings"].extend(index_warnings)
     try:
         text = json.dumps(document, allow_nan=False, separators=(",", ":"), default=str)

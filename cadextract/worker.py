@@ -53,6 +53,7 @@ from cadextract import backoff, child, dbstep, queue
 from cadextract.config import Settings
 from cadextract.db import first_line
 from cadextract.extractors import registry
+from cadextract.search import document as search_document
 from cadextract.models import JobStatus
 
 log = logging.getLogger(__name__)
@@ -594,6 +595,8 @@ class Supervisor:
             "size": job.size,
             "options": job.options,
             "max_result_bytes": int(self.settings.max_result_mb * 1024 * 1024),
+            # read here, not in the child: children fork from a server started earlier
+            "search_index": search_document.enabled(),
         }
 
     # -- decisions ----------------------------------------------------------------

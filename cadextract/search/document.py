@@ -294,9 +294,9 @@ def _walk(nodes: Iterable[Mapping[str, Any]], key: str) -> Iterator[Mapping[str,
         stack.extend(list(node.get(key) or [])[::-1])
 
 
-def entry_json(document: Mapping[str, Any]) -> tuple[str | None, list[str]]:
+def entry_json(document: Mapping[str, Any], *, enabled: bool = True) -> tuple[str | None, list[str]]:
     """(index JSON, warnings) for the completion path; (None, []) when switched off."""
-    if not enabled():
+    if not enabled:
         return None, []
     entry = index_entry(document)
     return entry.to_json(), entry.warnings

@@ -153,8 +153,9 @@ def test_entry_json_round_trips_and_can_be_switched_off(monkeypatch: pytest.Monk
     data = json.loads(text)
     assert data["labels"] == ["file", "dxf.text"] and data["weights"] == "AC"
     assert len(data["texts"]) == len(data["extras"]) == 2 and "CX1001" in data["extras"][1]
+    assert document.entry_json(doc, enabled=False) == (None, [])
     monkeypatch.setenv(document.ENV_SWITCH, "off")
-    assert document.entry_json(doc) == (None, [])
+    assert document.enabled() is False
 
 
 # -- queries ----------------------------------------------------------------------
