@@ -53,8 +53,8 @@ from cadextract import backoff, child, dbstep, queue
 from cadextract.config import Settings
 from cadextract.db import first_line
 from cadextract.extractors import registry
-from cadextract.search import document as search_document
 from cadextract.models import JobStatus
+from cadextract.search import document as search_document
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,8 @@ def check(name: str) -> str:
 def _select(
     name: str, formats: list[str], batch: str | None, path_like: str | None
 ) -> tuple[str, dict[str, Any]]:
-    clauses, params = [], {}
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
     # every view has job_id and path; filter through the index row, which has the rest
     if formats:
         clauses.append("s.format = ANY(CAST(:formats AS text[]))")

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from cadextract import files, queue, worker
 from cadextract.config import Settings
-from cadextract.search import query, store
+from cadextract.search import query, sqlviews, store
 from tests.conftest import CORPUS, REPO, run_cli
 
 pytestmark = pytest.mark.corpus
@@ -200,13 +200,7 @@ def _close(a: float | None, b: float | None) -> bool:
 
 
 def test_views_match_the_documents_for_every_file(corpus: dict[str, Any], engine: Engine) -> None:
-    views = {
-        name: _view(engine, name)
-        for name in (
-            "documents texts title_blocks layers dimensions pdf_tables ifc_storeys ifc_storey_classes "
-            "ifc_elements ifc_properties step_parts step_assembly"
-        ).split()
-    }
+    views = {name: _view(engine, name) for name in sqlviews.VIEWS}
     assert set(views["documents"]) == set(corpus)  # one row per file, every file
     checked = {"dxf": 0, "pdf": 0, "ifc": 0, "step": 0}
     for path, (job, doc) in corpus.items():
