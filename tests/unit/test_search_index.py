@@ -210,3 +210,31 @@ def test_field_filters() -> None:
     ]:
         with pytest.raises(BadQuery, match=message):
             query.parse_field(bad)
+
+
+# -- rendering ----------------------------------------------------------------------
+
+
+def test_snippets_highlight_without_markup_and_in_one_line() -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from cadextract.search import render, store
+
+    snippet = "[bold red]CX[/] \x02CX-1001\x03\nREV \x02B\x03\x1b[31m"
+    plain, spans = store.split_marks(snippet)
+    assert plain == "[bold red]CX[/] CX-1001\nREV B\x1b[31m" and spans == [[16, 23], [28, 29]]
+    text = render.snippet_text(snippet)
+    assert text.plain == "[bold red]CX[/] CX-1001 · REV B?[31m"  # no markup, no escape sequence
+    assert [text.plain[s.start : s.end] for s in text.spans] == ["CX-1001", "B"]
+    hit = store.Hit(
+        uuid.uuid4(), "/d/[b]x[/b].dxf", "dxf", None, datetime.now(UTC), 1.0, "dxf.text", snippet, 1
+    )
+    console = Console(width=200, record=True, color_system=None)
+    console.print(render.hits_table([hit]))
+    shown = console.export_text()
+    assert "/d/[b]x[/b].dxf" in shown and "[bold red]CX[/] CX-1001 · REV B" in shown
+    assert render.footer([hit], all_jobs=False) == "1 of 1 matching files"
+    assert render.footer([], all_jobs=True) == "no matching jobs"
