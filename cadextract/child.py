@@ -22,6 +22,7 @@ from typing import Any
 
 from cadextract import result
 from cadextract.extractors import base, registry
+from cadextract.search import document as search_document
 
 PROGRESS_EVERY = 0.25  # seconds between progress messages; extractors may call far more often
 
@@ -91,7 +92,7 @@ def _die_with_parent() -> None:
 
 
 def run(job: dict[str, Any], conn: Connection | None) -> tuple[Any, ...]:
-    """Run one job; returns ("done", id, json, size) or ("error", id, error-dict)."""
+    """Run one job; returns ("done", id, json, size, index-json) or ("error", id, error-dict)."""
     job_id = job["id"]
     last_sent = time.monotonic()  # the first progress report waits a period too
 
@@ -103,7 +104,7 @@ def run(job: dict[str, Any], conn: Connection | None) -> tuple[Any, ...]:
             conn.send(("progress", job_id, max(0.0, min(100.0, float(percent))), note))
 
     try:
-        text = _extract(job, progress)
+        text, index = _extract(job, progress)
     except base.ExtractionError as exc:
         return ("error", job_id, error_dict(exc, permanent=exc.permanent, error_type=exc.error_type))
     except registry.UnknownFormat as exc:
@@ -122,10 +123,10 @@ def run(job: dict[str, Any], conn: Connection | None) -> tuple[Any, ...]:
     except Exception as exc:
         # unexpected: retried (it may be the machine, not the file), traceback kept
         return ("error", job_id, error_dict(exc, permanent=False, with_traceback=True))
-    return ("done", job_id, text, len(text.encode()))
+    return ("done", job_id, text, len(text.encode()), index)
 
 
-def _extract(job: dict[str, Any], progress: base.Progress) -> str:
+def _extract(job: dict[str, Any], progress: base.Progress) -> tuple[str, str | None]:
     path = Path(job["path"])
     try:
         digest = _sha256(path)
@@ -154,6 +155,9 @@ def _extract(job: dict[str, Any], progress: base.Progress) -> str:
         payload=payload,
         extract_seconds=elapsed,
     )
+    # the search index entry, here where the children work in parallel (search/document.py)
+    index, index_warnings = search_document.entry_json(document, enabled=job.get("search_index", True))
+    document["warnings"].extend(index_warnings)
     try:
         text = json.dumps(document, allow_nan=False, separators=(",", ":"), default=str)
     except ValueError as exc:
@@ -165,7 +169,7 @@ def _extract(job: dict[str, Any], progress: base.Progress) -> str:
             "(raise CADEXTRACT_MAX_RESULT_MB, or lower the extractor's limits, e.g. --option max_items=…)",
             error_type="ResultTooLarge",
         )
-    return text  # completion itself sets progress to 100
+    return text, index  # completion itself sets progress to 100
 
 
 def _sha256(path: Path) -> str:

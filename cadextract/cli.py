@@ -1070,6 +1070,46 @@ def watch(
             return  # Ctrl-C is how you leave a dashboard: not an error
 
 
+def _export_view(
+    state: State,
+    view: str,
+    *,
+    to: str,
+    fmt: list[str] | None,
+    batch: str | None,
+    path: str | None,
+    rows: bool,
+    since: str | None,
+    output: Path | None,
+) -> None:
+    from cadextract.search import export_view
+
+    try:
+        export_view.check(view)
+    except export_view.UnknownView as exc:
+        raise Failed(str(exc), USAGE) from None
+    if rows or since:
+        raise Failed("--view exports the view's own rows; --rows and --since do not apply", USAGE)
+    engine = state.engine()
+    target = output.open("w", newline="") if output else sys.stdout
+    try:
+        with engine.connect() as conn:
+            n = export_view.write(
+                conn,
+                view,
+                target,
+                to=to,
+                formats=_split(fmt),
+                batch=batch,
+                path_like=queue.glob_to_like(path) if path else None,
+            )
+    finally:
+        if output:
+            target.close()
+    if output:
+        err.print(f"wrote {n} rows of {view} to {output}", highlight=False)
+
+
 @app.command()
 def export(
     ctx: typer.Context,
@@ -1095,6 +1135,9 @@ def export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")
     ] = None,
+    view: Annotated[
+        str | None, typer.Option("--view", help="A SQL view instead (texts, documents, ...; docs/sql.md).")
+    ] = None,
 ) -> None:
     """Write results of completed jobs as JSON Lines or CSV.
 
@@ -1107,6 +1150,11 @@ def export(
     with user_errors():
         if to not in ("jsonl", "csv"):
             raise Failed(f"--to {to!r}: use jsonl or csv", USAGE)
+        if view is not None:
+            _export_view(
+                state, view, to=to, fmt=fmt, batch=batch, path=path, rows=rows, since=since, output=output
+            )
+            return
         if status and _split(status) != ["completed"]:
             raise Failed("export writes results, which only completed jobs have (--status completed)", USAGE)
         f = _filter(None, fmt, batch, since, path)
@@ -1144,6 +1192,106 @@ def export(
     if output:
         what = "rows" if to == "csv" else "results"
         err.print(f"wrote {n} {what} to {printable(str(output))}", highlight=False, markup=False)
+
+
+# -- search (cadextract/search/) -----------------------------------------------------
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[
+        str | None,
+        typer.Argument(help='Words, "a phrase", -exclude, a or b, prefix*. Optional with --field.'),
+    ] = None,
+    fmt: FormatFilter = None,
+    batch: BatchFilter = None,
+    path: PathFilter = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field", help="Title-block field NAME=VALUE, e.g. revision=B (repeatable, all must match)."
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10000, help="Hits to show.")] = 20,
+    all_jobs: Annotated[
+        bool, typer.Option("--all-jobs", help="Every completed job, not only the latest per file.")
+    ] = False,
+    as_json: JsonOpt = False,
+    ids: Annotated[bool, typer.Option("--ids", help="Only job ids, one per line.")] = False,
+) -> None:
+    """Find files by what they say: title blocks, texts, tables, names, properties."""
+    from cadextract.search import query as sq
+    from cadextract.search import render, store
+
+    state = _state(ctx)
+    with user_errors():
+        try:
+            fields = tuple(sq.parse_field(f) for f in field or [])
+            parsed = None if query is None and fields else sq.parse(query or "")
+        except sq.BadQuery as exc:
+            raise Failed(str(exc), USAGE) from None
+        filters = sq.Filters(formats=tuple(_split(fmt)), batch=batch, path_glob=path, fields=fields)
+        with state.engine().connect() as conn:
+            hits = store.search(conn, parsed, filters, limit=limit, all_jobs=all_jobs)
+    if ids:
+        for hit in hits:
+            print(hit.job_id)
+    elif as_json:
+        print(json.dumps([h.as_json() for h in hits], indent=2, ensure_ascii=False))
+    else:
+        if hits:
+            out.print(render.hits_table(hits))
+        err.print(render.footer(hits, all_jobs=all_jobs), highlight=False, markup=False)
+
+
+@app.command("index")
+def index_(
+    ctx: typer.Context,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Index every completed result again, not only missing ones.")
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=10000, help="Results per transaction.")
+    ] = 200,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the search index for results that lack it (or all again, with --rebuild)."""
+    from cadextract.search import store
+
+    state = _state(ctx)
+    with user_errors():
+        engine = state.engine()
+        with engine.connect() as conn:
+            c = store.counts(conn)
+        total = c.completed if rebuild else max(0, c.completed - c.indexed)
+        started = time.monotonic()
+        done = 0
+        after = uuid.UUID(int=0) if rebuild else None
+        with Progress(
+            TextColumn("indexing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=not err.is_terminal or as_json,
+        ) as bar:
+            task = bar.add_task("index", total=total)
+            while True:
+                with engine.begin() as conn:  # one transaction per batch: short locks, resumable
+                    n, last = store.index_batch(conn, limit=batch_size, rebuild_after=after)
+                if not n:
+                    break
+                done += n
+                after = last if rebuild else None
+                bar.update(task, completed=done)
+        with engine.begin() as conn:
+            store.fix_latest(conn)
+        seconds = time.monotonic() - started
+    if as_json:
+        print(json.dumps({"indexed": done, "rebuild": rebuild, "seconds": round(seconds, 3)}))
+    else:
+        err.print(f"indexed {done} result(s) in {seconds:.1f}s", highlight=False)
 
 
 # -- db / doctor ----------------------------------------------------------------------

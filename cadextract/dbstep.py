@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from cadextract import queue
+from cadextract.search import store as search_store
 
 Held = tuple[uuid.UUID, uuid.UUID]  # (job id, lease token)
 
@@ -104,7 +105,9 @@ def execute(engine: Engine, plan: Plan) -> StepResult:
 
 def _write(conn: sa.Connection, plan: Plan) -> tuple[set[uuid.UUID], dict[uuid.UUID, str]]:
     done: set[uuid.UUID] = set()
-    done |= queue.complete(conn, plan.completions)
+    completed = queue.complete(conn, plan.completions)
+    search_store.write_completions(conn, plan.completions, completed)  # same transaction
+    done |= completed
     failure_status = queue.record_failures(conn, plan.failures)
     done |= set(failure_status)
     done |= queue.mark_cancelled(conn, plan.cancels)

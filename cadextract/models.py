@@ -5,8 +5,10 @@ from __future__ import annotations
 from enum import StrEnum
 
 from sqlalchemy import (
+    ARRAY,
     REAL,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -14,11 +16,12 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     Table,
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
 
 SCHEMA = "cadextract"
 
@@ -121,4 +124,34 @@ job_counts = Table(
     Column("status", Text, nullable=False),
     Column("format", Text, nullable=False),
     Column("n", BigInteger, nullable=False),
+)
+
+# The search index (migration 0003; written by search/store.py in the completion's
+# transaction): one row per completed job, gone with its job.
+search_index = Table(
+    "search_index",
+    metadata,
+    Column(
+        "job_id",
+        UUID(as_uuid=True),
+        ForeignKey(f"{SCHEMA}.extraction_jobs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("path", Text, nullable=False),
+    Column("format", Text, nullable=False),
+    Column("batch", Text),
+    Column("completed_at", DateTime(timezone=True), nullable=False),
+    Column("is_latest", Boolean, nullable=False, server_default=text("true")),
+    Column("fields", JSONB, nullable=False, server_default=text("'{}'")),
+    Column("field_keys", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("labels", ARRAY(Text), nullable=False),
+    Column("texts", ARRAY(Text), nullable=False),
+    Column("extras", ARRAY(Text), nullable=False),
+    Column("tsv", TSVECTOR, nullable=False),
+    Column("version", SmallInteger, nullable=False),
+    Index("ix_search_tsv", "tsv", postgresql_using="gin"),
+    Index("ix_search_field_keys", "field_keys", postgresql_using="gin"),
+    Index("ix_search_path", "path", text("completed_at DESC")),
+    Index("ix_search_latest_batch", "batch", "path", postgresql_where=text("is_latest")),
+    Index("ix_search_latest_completed", text("completed_at DESC"), postgresql_where=text("is_latest")),
 )

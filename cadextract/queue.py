@@ -108,6 +108,7 @@ class Completion:
     token: uuid.UUID
     document: str  # JSON text, already serialised (and size-checked) by the worker
     size: int
+    index: str | None = None  # search index entry (JSON), computed by the child; search/store.py
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ from cadextract.config import Settings
 from cadextract.db import first_line
 from cadextract.extractors import registry
 from cadextract.models import JobStatus
+from cadextract.search import document as search_document
 
 log = logging.getLogger(__name__)
 
@@ -366,7 +367,8 @@ class Supervisor:
         elif running.fate == "drop":
             self._drop(running)
         elif kind == "done":
-            self.completions.append(queue.Completion(job_id, running.job.token, msg[2], msg[3]))
+            index = msg[4] if len(msg) > 4 else None
+            self.completions.append(queue.Completion(job_id, running.job.token, msg[2], msg[3], index))
         else:
             self._failed(running, msg[2])
         if slot.jobs_run + len(slot.jobs) >= self.settings.recycle_after and not slot.retiring:
@@ -595,6 +597,8 @@ class Supervisor:
             "size": job.size,
             "options": job.options,
             "max_result_bytes": int(self.settings.max_result_mb * 1024 * 1024),
+            # read here, not in the child: children fork from a server started earlier
+            "search_index": search_document.enabled(),
         }
 
     # -- decisions ----------------------------------------------------------------
