@@ -20,8 +20,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from cadextract import result
+from cadextract import previews, result
 from cadextract.extractors import base, registry
+from cadextract.previews import job as preview_job
 
 PROGRESS_EVERY = 0.25  # seconds between progress messages; extractors may call far more often
 
@@ -70,8 +71,12 @@ def _die_with_parent() -> None:
 
 
 def run(job: dict[str, Any], conn: Connection | None) -> tuple[Any, ...]:
-    """Run one job; returns ("done", id, json, size) or ("error", id, error-dict)."""
+    """Run one job; returns ("done", id, json, size, preview) or ("error", id, error-dict).
+
+    ``preview`` is (mime, bytes, seconds) or None.
+    """
     job_id = job["id"]
+    started = time.monotonic()
     last_sent = time.monotonic()  # the first progress report waits a period too
 
     def progress(percent: float, note: str | None = None) -> None:
@@ -82,7 +87,7 @@ def run(job: dict[str, Any], conn: Connection | None) -> tuple[Any, ...]:
             conn.send(("progress", job_id, max(0.0, min(100.0, float(percent))), note))
 
     try:
-        text = _extract(job, progress)
+        text, preview = _extract(job, progress, started)
     except base.ExtractionError as exc:
         return ("error", job_id, error_dict(exc, permanent=exc.permanent, error_type=exc.error_type))
     except registry.UnknownFormat as exc:
@@ -101,10 +106,15 @@ def run(job: dict[str, Any], conn: Connection | None) -> tuple[Any, ...]:
     except Exception as exc:
         # unexpected: retried (it may be the machine, not the file), traceback kept
         return ("error", job_id, error_dict(exc, permanent=False, with_traceback=True))
-    return ("done", job_id, text, len(text.encode()))
+    finally:
+        previews.take(None)  # nothing the extractor loaded outlives its job
+    shipped = None if preview is None else (preview.mime, preview.data, preview.seconds)
+    return ("done", job_id, text, len(text.encode()), shipped)
 
 
-def _extract(job: dict[str, Any], progress: base.Progress) -> str:
+def _extract(
+    job: dict[str, Any], progress: base.Progress, started: float
+) -> tuple[str, previews.Preview | None]:
     path = Path(job["path"])
     try:
         digest = _sha256(path)
@@ -133,6 +143,7 @@ def _extract(job: dict[str, Any], progress: base.Progress) -> str:
         payload=payload,
         extract_seconds=elapsed,
     )
+    preview = preview_job.attach(job, path, document, started)
     try:
         text = json.dumps(document, allow_nan=False, separators=(",", ":"), default=str)
     except ValueError as exc:
@@ -144,7 +155,7 @@ def _extract(job: dict[str, Any], progress: base.Progress) -> str:
             "(raise CADEXTRACT_MAX_RESULT_MB, or lower the extractor's limits, e.g. --option max_items=…)",
             error_type="ResultTooLarge",
         )
-    return text  # completion itself sets progress to 100
+    return text, preview  # completion itself sets progress to 100
 
 
 def _sha256(path: Path) -> str:

@@ -240,6 +240,13 @@ OptionOpt = Annotated[
     list[str] | None, typer.Option("--option", "-o", help="Job option KEY=VALUE (repeatable).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+NoPreviewsOpt = Annotated[
+    bool, typer.Option("--no-previews", help="Make no preview images (job option previews=false).")
+]
+
+
+def _with_previews(options: dict[str, Any], no_previews: bool) -> dict[str, Any]:
+    return {**options, "previews": False} if no_previews else options
 
 
 def _default_batch() -> str:
@@ -257,6 +264,7 @@ def submit(
     max_retries: RetriesOpt = None,
     batch: BatchOpt = None,
     option: OptionOpt = None,
+    no_previews: NoPreviewsOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Queue one job per file; unchanged files already queued or done are skipped."""
@@ -271,7 +279,7 @@ def submit(
             priority=priority,
             max_retries=max_retries,
             batch=batch or _default_batch(),
-            options=_parse_options(option),
+            options=_with_previews(_parse_options(option), no_previews),
             show_progress=not as_json,
         )
     if as_json:
@@ -453,6 +461,7 @@ def run(
     max_retries: RetriesOpt = None,
     batch: BatchOpt = None,
     option: OptionOpt = None,
+    no_previews: NoPreviewsOpt = False,
     report: Annotated[Path | None, typer.Option(help="Write the run summary as JSON here.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
@@ -477,7 +486,7 @@ def run(
             priority=priority,
             max_retries=max_retries,
             batch=label,
-            options=_parse_options(option),
+            options=_with_previews(_parse_options(option), no_previews),
             show_progress=not quiet,
         )
         logging.getLogger("cadextract").info("%s", views.submit_counts(outcomes, skipped).plain)
@@ -622,6 +631,33 @@ def result(
             out.print(views.rows_table(rows, title="details"))
     if document.get("warnings"):
         out.print(f"[yellow]warnings:[/] {'; '.join(document['warnings'])}")
+
+
+@app.command()
+def preview(
+    ctx: typer.Context,
+    job: Annotated[str, typer.Argument(help="Job id or unique prefix.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write ('-': stdout).")],
+) -> None:
+    """Write the preview image of one job (SVG, PNG or JPEG, as it was made)."""
+    from cadextract.previews import store as preview_store
+
+    state = _state(ctx)
+    with user_errors():
+        with state.engine().connect() as conn:
+            job_id = queue.resolve(conn, job)
+            image = preview_store.get(conn, job_id)
+        if image is None:
+            raise Failed(f"job {views.short_id(job_id)} has no preview", NOT_FOUND)
+        data = image.plain()
+        if str(output) == "-":
+            sys.stdout.buffer.write(data)
+            return
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            raise Failed(f"cannot write {output}: {exc.strerror}", USAGE) from None
+    err.print(f"wrote the {image.mime} preview ({len(data)} bytes) to {output}", highlight=False)
 
 
 # -- jobs / cancel / retry / purge ----------------------------------------------------

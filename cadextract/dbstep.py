@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from cadextract import queue
+from cadextract.previews import store as preview_store
 
 Held = tuple[uuid.UUID, uuid.UUID]  # (job id, lease token)
 
@@ -105,6 +106,9 @@ def execute(engine: Engine, plan: Plan) -> StepResult:
 def _write(conn: sa.Connection, plan: Plan) -> tuple[set[uuid.UUID], dict[uuid.UUID, str]]:
     done: set[uuid.UUID] = set()
     done |= queue.complete(conn, plan.completions)
+    preview_store.save(
+        conn, [preview_store.Stored(c.id, c.preview) for c in plan.completions if c.preview and c.id in done]
+    )
     failure_status = queue.record_failures(conn, plan.failures)
     done |= set(failure_status)
     done |= queue.mark_cancelled(conn, plan.cancels)

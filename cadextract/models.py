@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -121,4 +122,21 @@ job_counts = Table(
     Column("status", Text, nullable=False),
     Column("format", Text, nullable=False),
     Column("n", BigInteger, nullable=False),
+)
+
+# One preview image per extracted file (migration 0004), written in the transaction that
+# completes the job; deleted with the job.
+job_previews = Table(
+    "job_previews",
+    metadata,
+    Column(
+        "job_id",
+        UUID(as_uuid=True),
+        ForeignKey(f"{SCHEMA}.extraction_jobs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("mime", Text, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("seconds", REAL, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from cadextract.models import FINISHED, JobStatus
+from cadextract.previews import Preview
 
 JOBS = "cadextract.extraction_jobs"
 RESULTS = "cadextract.extraction_results"
@@ -107,6 +108,7 @@ class Completion:
     token: uuid.UUID
     document: str  # JSON text, already serialised (and size-checked) by the worker
     size: int
+    preview: Preview | None = None  # stored with the result (cadextract.previews.store)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from cadextract import backoff, child, dbstep, queue
+from cadextract import backoff, child, dbstep, previews, queue
 from cadextract.config import Settings
 from cadextract.db import first_line
 from cadextract.extractors import registry
@@ -364,7 +364,8 @@ class Supervisor:
         elif running.fate == "drop":
             self._drop(running)
         elif kind == "done":
-            self.completions.append(queue.Completion(job_id, running.job.token, msg[2], msg[3]))
+            preview = previews.Preview(*msg[4]) if len(msg) > 4 and msg[4] else None
+            self.completions.append(queue.Completion(job_id, running.job.token, msg[2], msg[3], preview))
         else:
             self._failed(running, msg[2])
         if slot.jobs_run + len(slot.jobs) >= self.settings.recycle_after and not slot.retiring:
@@ -593,6 +594,7 @@ class Supervisor:
             "size": job.size,
             "options": job.options,
             "max_result_bytes": int(self.settings.max_result_mb * 1024 * 1024),
+            "timeout": _timeout_for(job, self.settings),  # the preview's budget comes out of it
         }
 
     # -- decisions ----------------------------------------------------------------
