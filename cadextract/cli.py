@@ -660,6 +660,39 @@ def preview(
     err.print(f"wrote the {image.mime} preview ({len(data)} bytes) to {output}", highlight=False)
 
 
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on; other than loopback needs a token.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8765,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="CADEXTRACT_WEB_TOKEN", show_envvar=True, help="Access token for pages and API."),
+    ] = None,
+    read_only: Annotated[bool, typer.Option("--read-only", help="Show everything, allow no action.")] = False,
+) -> None:
+    """The web console: dashboard, jobs, results with previews, actions, JSON API (/api/)."""
+    from cadextract.web import security
+    from cadextract.web.serve import serve as run_console
+
+    state = _state(ctx)
+    with user_errors():
+        config = security.WebConfig(host=host, port=port, token=token or None, read_only=read_only)
+        try:
+            security.check_config(config)
+        except security.RefuseToStart as exc:
+            raise Failed(str(exc), USAGE) from None
+        engine = state.engine(pool_size=5)
+        err.print(
+            f"console on http://{host}:{port}/{' (read-only)' if read_only else ''}"
+            f"{'' if token else ' (no token: local access only)'}; Ctrl-C stops it",
+            highlight=False,
+        )
+        run_console(engine, config)
+
+
 # -- jobs / cancel / retry / purge ----------------------------------------------------
 
 

@@ -96,6 +96,9 @@ jobs = Table(
     Index("ix_jobs_status_format", "status", "format"),
     Index("ix_jobs_status_updated", "status", "updated_at"),
     Index("ix_jobs_batch", "batch"),
+    # the console's listing, newest first with keyset pagination (migration 0004)
+    Index("ix_jobs_created", text("created_at DESC"), text("id DESC")),
+    Index("ix_jobs_status_created", "status", text("created_at DESC"), text("id DESC")),
 )
 
 results = Table(

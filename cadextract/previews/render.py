@@ -27,8 +27,8 @@ SVG = "image/svg+xml"
 PNG = "image/png"
 JPEG = "image/jpeg"
 MIN_BUDGET = 0.5  # seconds; below this a preview is not attempted
-PDF_SIDES = (900, 600, 400)
-LINE_ART_WHITE = 0.8  # share of near-white pixels above which a page is drawn as PNG  # longest side in pixels, tried in turn until it fits
+PDF_SIDES = (900, 600, 400)  # longest side in pixels, tried in turn until it fits
+LINE_ART_WHITE = 0.8  # share of near-white pixels above which a page is drawn as PNG
 
 
 class PreviewError(Exception):
@@ -39,7 +39,9 @@ class PreviewError(Exception):
 
 
 def render_dxf(path: Path, doc: Any = None) -> tuple[str, bytes]:
-    from ezdxf.addons.drawing import Frontend, RenderContext, config, layout, svg
+    from ezdxf.addons.drawing import config, layout, svg
+    from ezdxf.addons.drawing.frontend import Frontend
+    from ezdxf.addons.drawing.properties import RenderContext
 
     if doc is None:
         from ezdxf import recover
@@ -64,7 +66,7 @@ def render_dxf(path: Path, doc: Any = None) -> tuple[str, bytes]:
 def render_pdf(path: Path, loaded: Any = None, max_bytes: int = MAX_BYTES) -> tuple[str, bytes]:
     import io
 
-    import pypdfium2 as pdfium
+    import pypdfium2 as pdfium  # type: ignore[import-untyped]
 
     pdf = pdfium.PdfDocument(str(path))
     try:
@@ -145,7 +147,12 @@ def _hidden_line_view(shape: Any) -> list[list[tuple[float, float]]]:
     hlr.Hide()
     out = HLRBRep_HLRToShape(hlr)
     visible = [out.VCompound(), out.Rg1LineVCompound(), out.OutLineVCompound()]
-    return [line for compound in visible if not compound.IsNull() for line in _polylines(compound)]
+    return [
+        [(p[0], p[1]) for p in line]
+        for compound in visible
+        if not compound.IsNull()
+        for line in _polylines(compound)
+    ]
 
 
 def _wireframe_view(shape: Any) -> list[list[tuple[float, float]]]:
@@ -200,7 +207,7 @@ def _size(shape: Any) -> float:
     if box.IsVoid():
         return 1.0
     x0, y0, z0, x1, y1, z1 = box.Get()
-    return max(x1 - x0, y1 - y0, z1 - z0, 1e-6)
+    return float(max(x1 - x0, y1 - y0, z1 - z0, 1e-6))
 
 
 def lines_svg(lines: Sequence[Sequence[tuple[float, ...]]], width: int = 640, height: int = 480) -> str:
@@ -242,7 +249,7 @@ def render_ifc(path: Path, model: Any = None) -> tuple[str, bytes]:
     elements = [e for cls in IFC_CLASSES for e in _by_type(model, cls) if e.Representation is not None]
     if not elements:
         return SVG, placeholder_svg("no plan: the model's elements carry no geometry", names).encode()
-    settings = ifcopenshell.geom.settings()
+    settings = ifcopenshell.geom.settings()  # type: ignore[no-untyped-call]
     settings.set("use-world-coords", True)
     settings.set("disable-opening-subtractions", True)  # a footprint needs no holes; booleans are slow
     stop_at = time.perf_counter() + IFC_SECONDS
@@ -251,7 +258,7 @@ def render_ifc(path: Path, model: Any = None) -> tuple[str, bytes]:
     iterator = ifcopenshell.geom.iterator(settings, model, 1, include=elements)
     if iterator.initialize():  # False: no element's geometry could be built
         while True:
-            shape = iterator.get()
+            shape = iterator.get()  # type: ignore[no-untyped-call]
             element = model.by_id(shape.id)
             storey = ifcopenshell.util.element.get_container(element)
             if storey is not None and storey.id() in footprints:

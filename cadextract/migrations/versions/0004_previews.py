@@ -35,7 +35,19 @@ def upgrade() -> None:
     )
     # the bytes are already compressed (PNG, JPEG, gzip): don't let TOAST try again
     op.execute(f"ALTER TABLE {SCHEMA}.job_previews ALTER COLUMN data SET STORAGE EXTERNAL")
+    # the console's job listing: newest first, keyset-paginated, with or without a state filter
+    op.create_index(
+        "ix_jobs_created", "extraction_jobs", [sa.text("created_at DESC"), sa.text("id DESC")], schema=SCHEMA
+    )
+    op.create_index(
+        "ix_jobs_status_created",
+        "extraction_jobs",
+        ["status", sa.text("created_at DESC"), sa.text("id DESC")],
+        schema=SCHEMA,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_jobs_status_created", "extraction_jobs", schema=SCHEMA)
+    op.drop_index("ix_jobs_created", "extraction_jobs", schema=SCHEMA)
     op.drop_table("job_previews", schema=SCHEMA)

@@ -1,0 +1,216 @@
+"""The console's own read SQL (everything else comes from ``cadextract.queue``).
+
+Each query is shaped for an index, so a page costs the same at a thousand jobs and
+at a million: keyset pagination over ``ix_jobs_created`` / ``ix_jobs_status_created``
+(migration 0004), throughput from ``ix_jobs_status_updated``, workers from the few
+processing rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from cadextract import queue
+from cadextract.previews.store import PREVIEWS
+
+JOBS = queue.JOBS
+PAGE_SIZE = 50
+
+
+# -- dashboard --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Minute:
+    """Jobs finished in one minute of the last hour."""
+
+    at: datetime
+    completed: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A worker seen through the jobs it holds: id host:pid, lease state, jobs running."""
+
+    worker_id: str
+    running: int
+    lease_expires_at: datetime
+    alive: bool
+
+
+def throughput(conn: sa.Connection, *, minutes: int = 60) -> list[Minute]:
+    """Completed and failed jobs per minute over the last ``minutes`` (missing minutes are 0)."""
+    rows = conn.execute(
+        sa.text(
+            f"""SELECT date_trunc('minute', updated_at) AS at,
+                       count(*) FILTER (WHERE status = 'completed') AS completed,
+                       count(*) FILTER (WHERE status = 'failed') AS failed
+                FROM {JOBS}
+                WHERE status IN ('completed', 'failed')
+                  AND updated_at > date_trunc('minute', now()) - make_interval(mins => :minutes - 1)
+                GROUP BY 1"""
+        ),
+        {"minutes": minutes},
+    ).all()
+    now = conn.execute(sa.text("SELECT date_trunc('minute', now())")).scalar_one()
+    by_minute = {r.at: r for r in rows}
+    out = []
+    for i in range(minutes - 1, -1, -1):
+        at = now - timedelta(minutes=i)
+        r = by_minute.get(at)
+        out.append(Minute(at, int(r.completed) if r else 0, int(r.failed) if r else 0))
+    return out
+
+
+def workers(conn: sa.Connection) -> list[Worker]:
+    """Workers holding jobs now; alive while they keep renewing their leases."""
+    rows = conn.execute(
+        sa.text(
+            f"""SELECT worker_id, count(*) AS running, max(lease_expires_at) AS lease,
+                       max(lease_expires_at) > now() AS alive
+                FROM {JOBS} WHERE status = 'processing' AND worker_id IS NOT NULL
+                GROUP BY worker_id ORDER BY worker_id"""
+        )
+    ).all()
+    return [Worker(r.worker_id, int(r.running), r.lease, bool(r.alive)) for r in rows]
+
+
+def eta_seconds(pending: int, recent: list[Minute], *, window: int = 5) -> float | None:
+    """Time to drain what is pending at the rate of the last ``window`` full minutes."""
+    finished = sum(m.completed + m.failed for m in recent[-window - 1 : -1])
+    if pending == 0:
+        return 0.0
+    if finished == 0:
+        return None
+    return pending / (finished / (window * 60.0))
+
+
+# -- jobs listing -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    jobs: list[queue.Job]
+    next_cursor: str | None  # opaque; None on the last page
+
+
+def encode_cursor(job: queue.Job) -> str:
+    raw = f"{job.created_at.isoformat()}|{job.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
+    """The (created_at, id) a page starts after; None for a cursor that is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        when, _, job_id = raw.partition("|")
+        return datetime.fromisoformat(when), uuid.UUID(job_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def jobs_page(
+    conn: sa.Connection, f: queue.JobFilter, *, cursor: str | None = None, limit: int = PAGE_SIZE
+) -> Page:
+    """One page of jobs, newest first, after ``cursor``: keyset pagination, no OFFSET."""
+    where, params = queue._filter_sql(f)  # the same filters as `cadextract jobs`
+    after = decode_cursor(cursor) if cursor else None
+    if after is not None:
+        where += " AND (j.created_at, j.id) < (:after_at, :after_id)"
+        params.update(after_at=after[0], after_id=after[1])
+    params["limit"] = limit + 1
+    rows = conn.execute(
+        sa.text(f"SELECT j.* FROM {JOBS} j WHERE {where} ORDER BY j.created_at DESC, j.id DESC LIMIT :limit"),
+        params,
+    ).all()
+    found = [queue.Job.from_row(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    return Page(found, encode_cursor(found[-1]) if more and found else None)
+
+
+# -- batches ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Batch:
+    name: str
+    counts: dict[str, int]
+    total: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def finished(self) -> int:
+        return sum(self.counts.get(s, 0) for s in queue.FINISHED_STATES)
+
+
+def batches(conn: sa.Connection, *, limit: int = 100) -> list[Batch]:
+    """The newest batches with their counts per state."""
+    rows = conn.execute(
+        sa.text(
+            f"""SELECT batch, status, count(*) AS n, min(created_at) AS created, max(updated_at) AS updated
+                FROM {JOBS} WHERE batch IN (
+                    SELECT batch FROM {JOBS} WHERE batch IS NOT NULL
+                    GROUP BY batch ORDER BY max(created_at) DESC LIMIT :limit)
+                GROUP BY batch, status"""
+        ),
+        {"limit": limit},
+    ).all()
+    grouped: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        b = grouped.setdefault(r.batch, {"counts": {}, "created": r.created, "updated": r.updated})
+        b["counts"][r.status] = int(r.n)
+        b["created"] = min(b["created"], r.created)
+        b["updated"] = max(b["updated"], r.updated)
+    out = [
+        Batch(name, g["counts"], sum(g["counts"].values()), g["created"], g["updated"])
+        for name, g in grouped.items()
+    ]
+    return sorted(out, key=lambda b: b.created_at, reverse=True)
+
+
+def batch_failures(conn: sa.Connection, batch: str, *, limit: int = 20) -> list[queue.Job]:
+    return queue.list_jobs(
+        conn, queue.JobFilter(statuses=["failed"], batch=batch), sort="updated", limit=limit
+    )
+
+
+# -- search ---------------------------------------------------------------------------------
+
+
+def search(conn: sa.Connection, text: str, *, limit: int = 50) -> list[queue.Job]:
+    """Jobs whose path contains the text, or whose id starts with it.
+
+    The one search call of the console: the full-text index (a separate module) can
+    replace this function without touching the pages.
+    """
+    text = text.strip()
+    if not text:
+        return []
+    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = conn.execute(
+        sa.text(
+            f"""SELECT j.* FROM {JOBS} j
+                WHERE j.path ILIKE :like ESCAPE '\\' OR CAST(j.id AS text) LIKE :prefix
+                ORDER BY j.created_at DESC LIMIT :limit"""
+        ),
+        {"like": like, "prefix": text.lower() + "%", "limit": limit},
+    ).all()
+    return [queue.Job.from_row(r) for r in rows]
+
+
+def preview_info(conn: sa.Connection, job_id: uuid.UUID) -> dict[str, Any] | None:
+    """Kind, size and render time of a job's preview, without its bytes."""
+    row = conn.execute(
+        sa.text(f"SELECT mime, octet_length(data) AS bytes, seconds FROM {PREVIEWS} WHERE job_id = :id"),
+        {"id": job_id},
+    ).first()
+    return None if row is None else {"mime": row.mime, "bytes": int(row.bytes), "seconds": float(row.seconds)}
