@@ -215,7 +215,11 @@ def lines_svg(lines: Sequence[Sequence[tuple[float, ...]]], width: int = 640, he
     xs = [x for line in lines for x, _ in line]
     ys = [y for line in lines for _, y in line]
     x0, y0 = min(xs), min(ys)
-    scale = min((width - 40) / max(max(xs) - x0, 1e-9), (height - 40) / max(max(ys) - y0, 1e-9))
+    span_x, span_y = max(max(xs) - x0, 1e-9), max(max(ys) - y0, 1e-9)
+    scale = min((width - 40) / span_x, (height - 40) / span_y)
+    # centred in the box
+    x0 -= ((width - 40) / scale - span_x) / 2
+    y0 -= ((height - 40) / scale - span_y) / 2
     paths = []
     for line in lines:
         d = "M" + "L".join(

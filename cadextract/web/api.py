@@ -137,9 +137,10 @@ def retry(request: Request, body: Ids) -> dict[str, Any]:
 
 
 @router.get("/batches")
-def batches(request: Request) -> list[dict[str, Any]]:
+def batches(request: Request, before: str = "") -> list[dict[str, Any]]:
+    """Batches by label, newest first, 20 at a time (pass the last label as ``before``)."""
     with engine_of(request).connect() as conn:
-        found = reads.batches(conn)
+        found = reads.batches(conn, before=before or None)
     return [
         {
             "batch": b.name,

@@ -147,13 +147,12 @@ def job_result(request: Request, job: str) -> Response:
 
 
 @router.get("/batches", response_class=HTMLResponse)
-def batches(request: Request) -> Response:
+def batches(request: Request, before: str = "") -> Response:
     with engine_of(request).connect() as conn:
-        found = reads.batches(conn)
-        failures = {
-            b.name: reads.batch_failures(conn, b.name, limit=5) for b in found if b.counts.get("failed")
-        }
-    return render(request, "batches.html", {"batches": found, "failures": failures})
+        found = reads.batches(conn, before=before or None)
+        failures = reads.batch_failures(conn, [b.name for b in found if b.counts.get("failed")])
+    more = "/batches?" + urlencode({"before": found[-1].name}) if len(found) == reads.BATCH_PAGE else None
+    return render(request, "batches.html", {"batches": found, "failures": failures, "next_url": more})
 
 
 @router.get("/search", response_class=HTMLResponse)

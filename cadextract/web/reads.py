@@ -12,7 +12,7 @@ import base64
 import binascii
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +22,7 @@ from cadextract.previews.store import PREVIEWS
 
 JOBS = queue.JOBS
 PAGE_SIZE = 50
+BATCH_PAGE = 20  # batches per page: each costs a count of its jobs
 
 
 # -- dashboard --------------------------------------------------------------------------
@@ -50,24 +51,24 @@ def throughput(conn: sa.Connection, *, minutes: int = 60) -> list[Minute]:
     """Completed and failed jobs per minute over the last ``minutes`` (missing minutes are 0)."""
     rows = conn.execute(
         sa.text(
-            f"""SELECT date_trunc('minute', updated_at) AS at,
-                       count(*) FILTER (WHERE status = 'completed') AS completed,
-                       count(*) FILTER (WHERE status = 'failed') AS failed
-                FROM {JOBS}
-                WHERE status IN ('completed', 'failed')
-                  AND updated_at > date_trunc('minute', now()) - make_interval(mins => :minutes - 1)
-                GROUP BY 1"""
+            f"""WITH span AS (
+                    SELECT generate_series(date_trunc('minute', now()) - make_interval(mins => :minutes - 1),
+                                           date_trunc('minute', now()), interval '1 minute') AS at
+                ), done AS (
+                    SELECT date_trunc('minute', updated_at) AS at,
+                           count(*) FILTER (WHERE status = 'completed') AS completed,
+                           count(*) FILTER (WHERE status = 'failed') AS failed
+                    FROM {JOBS}
+                    WHERE status IN ('completed', 'failed')
+                      AND updated_at >= date_trunc('minute', now()) - make_interval(mins => :minutes - 1)
+                    GROUP BY 1
+                )
+                SELECT span.at, COALESCE(done.completed, 0) AS completed, COALESCE(done.failed, 0) AS failed
+                FROM span LEFT JOIN done USING (at) ORDER BY span.at"""
         ),
         {"minutes": minutes},
     ).all()
-    now = conn.execute(sa.text("SELECT date_trunc('minute', now())")).scalar_one()
-    by_minute = {r.at: r for r in rows}
-    out = []
-    for i in range(minutes - 1, -1, -1):
-        at = now - timedelta(minutes=i)
-        r = by_minute.get(at)
-        out.append(Minute(at, int(r.completed) if r else 0, int(r.failed) if r else 0))
-    return out
+    return [Minute(r.at, int(r.completed), int(r.failed)) for r in rows]
 
 
 def workers(conn: sa.Connection) -> list[Worker]:
@@ -152,17 +153,37 @@ class Batch:
         return sum(self.counts.get(s, 0) for s in queue.FINISHED_STATES)
 
 
-def batches(conn: sa.Connection, *, limit: int = 100) -> list[Batch]:
-    """The newest batches with their counts per state."""
+def batches(conn: sa.Connection, *, before: str | None = None, limit: int = BATCH_PAGE) -> list[Batch]:
+    """Batches by label, newest label first (default labels are timestamps), with counts per state.
+
+    The labels come from a loose index scan of ``ix_jobs_batch`` (one index probe per
+    batch) and the counts from the jobs of those batches only: the cost follows the
+    page, not the table.
+    """
+    names = [
+        r.batch
+        for r in conn.execute(
+            sa.text(
+                f"""WITH RECURSIVE names AS (
+                        (SELECT batch FROM {JOBS}
+                         WHERE batch IS NOT NULL AND (CAST(:before AS text) IS NULL OR batch < :before)
+                         ORDER BY batch DESC LIMIT 1)
+                        UNION ALL
+                        SELECT (SELECT j.batch FROM {JOBS} j WHERE j.batch < n.batch
+                                ORDER BY j.batch DESC LIMIT 1)
+                        FROM names n WHERE n.batch IS NOT NULL
+                    )
+                    SELECT batch FROM names WHERE batch IS NOT NULL LIMIT :limit"""
+            ),
+            {"before": before, "limit": limit},
+        )
+    ]
     rows = conn.execute(
         sa.text(
             f"""SELECT batch, status, count(*) AS n, min(created_at) AS created, max(updated_at) AS updated
-                FROM {JOBS} WHERE batch IN (
-                    SELECT batch FROM {JOBS} WHERE batch IS NOT NULL
-                    GROUP BY batch ORDER BY max(created_at) DESC LIMIT :limit)
-                GROUP BY batch, status"""
+                FROM {JOBS} WHERE batch = ANY(CAST(:names AS text[])) GROUP BY batch, status"""
         ),
-        {"limit": limit},
+        {"names": names},
     ).all()
     grouped: dict[str, dict[str, Any]] = {}
     for r in rows:
@@ -170,17 +191,32 @@ def batches(conn: sa.Connection, *, limit: int = 100) -> list[Batch]:
         b["counts"][r.status] = int(r.n)
         b["created"] = min(b["created"], r.created)
         b["updated"] = max(b["updated"], r.updated)
-    out = [
+    return [
         Batch(name, g["counts"], sum(g["counts"].values()), g["created"], g["updated"])
-        for name, g in grouped.items()
+        for name in names
+        if (g := grouped.get(name))
     ]
-    return sorted(out, key=lambda b: b.created_at, reverse=True)
 
 
-def batch_failures(conn: sa.Connection, batch: str, *, limit: int = 20) -> list[queue.Job]:
-    return queue.list_jobs(
-        conn, queue.JobFilter(statuses=["failed"], batch=batch), sort="updated", limit=limit
-    )
+def batch_failures(
+    conn: sa.Connection, names: list[str], *, per_batch: int = 5
+) -> dict[str, list[queue.Job]]:
+    """The latest failures of each of these batches, in one query."""
+    rows = conn.execute(
+        sa.text(
+            f"""SELECT * FROM (
+                    SELECT j.*, row_number() OVER (PARTITION BY j.batch ORDER BY j.updated_at DESC) AS _rank
+                    FROM {JOBS} j WHERE j.batch = ANY(CAST(:names AS text[])) AND j.status = 'failed'
+                ) f WHERE _rank <= :n"""
+        ),
+        {"names": names, "n": per_batch},
+    ).all()
+    out: dict[str, list[queue.Job]] = {}
+    for r in rows:
+        data = r._asdict()
+        data.pop("_rank")
+        out.setdefault(r.batch, []).append(queue.Job(**data))
+    return out
 
 
 # -- search ---------------------------------------------------------------------------------
