@@ -22,7 +22,8 @@ sys.path.insert(0, str(REPO))
 
 from cadextract import files  # noqa: E402
 from cadextract.extractors import base, registry  # noqa: E402
-from cadextract.previews import render  # noqa: E402
+from cadextract import previews  # noqa: E402
+from cadextract.previews import runner  # noqa: E402
 
 
 def p95(values: list[float]) -> float:
@@ -47,15 +48,15 @@ def main() -> int:
         try:
             registry.get(fmt).extract(c.path, {}, base.no_progress)
         except base.ExtractionError:
-            render.take(c.path)
+            previews.take(c.path)
             continue  # a file that fails extraction gets no preview
         extract_s = time.perf_counter() - t
         if fmt not in warm:
             t = time.perf_counter()
-            render._warm(fmt)
+            runner._warm(fmt)
             warm[fmt] = time.perf_counter() - t
         t = time.perf_counter()
-        preview, warning = render.make(c.path, fmt)
+        preview, warning = runner.make(c.path, fmt)
         preview_s = time.perf_counter() - t
         if preview is not None and args.out:
             args.out.mkdir(parents=True, exist_ok=True)

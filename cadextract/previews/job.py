@@ -31,9 +31,9 @@ def attach(job: dict[str, Any], path: Path, document: dict[str, Any], started: f
     if not wanted(job.get("options") or {}):
         take(path)  # drop what the extractor offered
         return None
-    from cadextract.previews import render  # only children that make previews pay for it
+    from cadextract.previews import runner  # only children that make previews pay for it
 
-    preview, warning = render.make(
+    preview, warning = runner.make(
         path, job["format"], budget=budget(job.get("timeout"), time.monotonic() - started)
     )
     timings = document.setdefault("timings", {})

@@ -12,7 +12,7 @@ import pytest
 
 from cadextract import queue
 from cadextract.previews import job as preview_job
-from cadextract.previews import render
+from cadextract.previews import render, runner
 from cadextract.web import reads, security
 from cadextract.web.security import WebConfig
 
@@ -66,12 +66,12 @@ def test_a_bad_preview_is_a_warning_not_a_failure(
     renderer: object, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(render.RENDERERS, "dxf", renderer)
-    preview, warning = render.make(tmp_path / "x.dxf", "dxf", budget=1.0)
+    preview, warning = runner.make(tmp_path / "x.dxf", "dxf", budget=1.0)
     assert preview is None and warning is not None and expected in warning
 
 
 def test_a_format_without_renderer_has_no_preview_and_no_warning(tmp_path: Path) -> None:
-    assert render.make(tmp_path / "x.bin", "noop") == (None, None)
+    assert runner.make(tmp_path / "x.bin", "noop") == (None, None)
 
 
 def test_keyset_cursor_round_trip_and_garbage() -> None:
