@@ -20,9 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from cadextract import files  # noqa: E402
+from cadextract import files, previews  # noqa: E402
 from cadextract.extractors import base, registry  # noqa: E402
-from cadextract import previews  # noqa: E402
 from cadextract.previews import runner  # noqa: E402
 
 
