@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cadextract import queue
+from cadextract import previews, queue
 from cadextract.previews import job as preview_job
 from cadextract.previews import render, runner
 from cadextract.web import reads, security
@@ -32,8 +32,8 @@ def test_svg_text_from_a_file_is_escaped() -> None:
 
 
 def test_preview_budget_never_outlasts_the_job() -> None:
-    assert preview_job.budget(None, 3.0) == render.MAX_SECONDS
-    assert preview_job.budget(600, 3.0) == render.MAX_SECONDS
+    assert preview_job.budget(None, 3.0) == previews.MAX_SECONDS
+    assert preview_job.budget(600, 3.0) == previews.MAX_SECONDS
     assert preview_job.budget(10, 4.0) == pytest.approx(2.5)  # half of what is left, less a second
     assert preview_job.budget(5, 6.0) == 0.0
 
