@@ -172,4 +172,7 @@ def purge(request: Request, body: PurgeRequest) -> dict[str, Any]:
 @router.get("/search")
 def search(request: Request, q: str = "") -> list[dict[str, Any]]:
     with engine_of(request).connect() as conn:
-        return [j.as_json() for j in reads.search(conn, q)]
+        try:
+            return [j.as_json() for j in reads.search(conn, q)]
+        except reads.SearchTooSlow as exc:
+            raise HTTPException(503, str(exc)) from None

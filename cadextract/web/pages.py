@@ -157,9 +157,13 @@ def batches(request: Request, before: str = "") -> Response:
 
 @router.get("/search", response_class=HTMLResponse)
 def search(request: Request, q: str = "") -> Response:
+    error = ""
     with engine_of(request).connect() as conn:
-        found = reads.search(conn, q)
-    return render(request, "search.html", {"q": q, "jobs": found})
+        try:
+            found = reads.search(conn, q)
+        except reads.SearchTooSlow as exc:
+            found, error = [], f"{exc}; use a longer piece of the path, or the filters of the jobs page"
+    return render(request, "search.html", {"q": q, "jobs": found, "error": error})
 
 
 @router.get("/purge", response_class=HTMLResponse)

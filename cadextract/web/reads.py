@@ -222,24 +222,55 @@ def batch_failures(
 # -- search ---------------------------------------------------------------------------------
 
 
+#: a search that scans more than this is stopped: the page says so instead of hanging
+SEARCH_TIMEOUT_MS = 5000
+
+
+class SearchTooSlow(Exception):
+    """The path search scanned for longer than SEARCH_TIMEOUT_MS."""
+
+
 def search(conn: sa.Connection, text: str, *, limit: int = 50) -> list[queue.Job]:
-    """Jobs whose path contains the text, or whose id starts with it.
+    """Jobs whose id starts with the text (hex), else whose path contains it.
 
     The one search call of the console: the full-text index (a separate module) can
-    replace this function without touching the pages.
+    replace this function without touching the pages. A path search scans the table
+    (no index serves a substring); it is capped at SEARCH_TIMEOUT_MS.
     """
     text = text.strip()
     if not text:
         return []
+    try:
+        pattern = queue.prefix_pattern(text)
+    except queue.JobNotFound:
+        pattern = None
+    if pattern is not None:
+        ids = conn.execute(
+            sa.text(f"SELECT id FROM {JOBS} WHERE CAST(id AS text) LIKE :p LIMIT :limit")
+            if isinstance(pattern, str)
+            else sa.text(f"SELECT id FROM {JOBS} WHERE id = :p LIMIT :limit"),
+            {"p": pattern, "limit": limit},
+        ).all()
+        if ids:
+            return [queue.get(conn, r.id) for r in ids]
     like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = conn.execute(
-        sa.text(
-            f"""SELECT j.* FROM {JOBS} j
-                WHERE j.path ILIKE :like ESCAPE '\\' OR CAST(j.id AS text) LIKE :prefix
-                ORDER BY j.created_at DESC LIMIT :limit"""
-        ),
-        {"like": like, "prefix": text.lower() + "%", "limit": limit},
-    ).all()
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.text(f"SET LOCAL statement_timeout = {SEARCH_TIMEOUT_MS}"))
+            # a sequential scan and a top-N sort: walking the created_at index instead
+            # would fetch every row in random order when little matches
+            rows = conn.execute(
+                sa.text(
+                    f"""SELECT * FROM (SELECT j.* FROM {JOBS} j WHERE j.path ILIKE :like ESCAPE '\\'
+                                       OFFSET 0) matched
+                        ORDER BY created_at DESC LIMIT :limit"""
+                ),
+                {"like": like, "limit": limit},
+            ).all()
+    except sa.exc.OperationalError as exc:
+        if "statement timeout" in str(exc.orig):
+            raise SearchTooSlow(f"the path search took longer than {SEARCH_TIMEOUT_MS // 1000}s") from None
+        raise
     return [queue.Job.from_row(r) for r in rows]
 
 

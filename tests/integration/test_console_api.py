@@ -40,6 +40,10 @@ def test_api_reads_and_acts_with_a_bearer_token(clean_db: Engine, tmp_path: Path
     dry = c.post("/api/purge", json={"older_than": "0s"}, headers=auth).json()
     assert dry["dry_run"] and dry["would_delete"] == 0
     assert c.get("/api/batches", headers=auth).json()[0]["batch"] == "api"
+    by_path = c.get("/api/search", params={"q": "f00001"}, headers=auth).json()
+    assert [j["id"] for j in by_path] == [str(ids[1])]
+    by_id = c.get("/api/search", params={"q": str(ids[2])[:6]}, headers=auth).json()
+    assert str(ids[2]) in [j["id"] for j in by_id]
     spec = c.get("/api/openapi.json", headers=auth).json()
     assert "/api/jobs/cancel" in spec["paths"] and "/jobs" not in spec["paths"]
 
