@@ -20,8 +20,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from cadextract import result
+from cadextract import previews, result
 from cadextract.extractors import base, registry
+from cadextract.previews import job as preview_job
 from cadextract.search import document as search_document
 
 PROGRESS_EVERY = 0.25  # seconds between progress messages; extractors may call far more often
@@ -92,8 +93,12 @@ def _die_with_parent() -> None:
 
 
 def run(job: dict[str, Any], conn: Connection | None) -> tuple[Any, ...]:
-    """Run one job; returns ("done", id, json, size, index-json) or ("error", id, error-dict)."""
+    """Run one job; returns ("done", id, json, size, index-json, preview) or ("error", id, error-dict).
+
+    ``preview`` is (mime, bytes, seconds) or None.
+    """
     job_id = job["id"]
+    started = time.monotonic()
     last_sent = time.monotonic()  # the first progress report waits a period too
 
     def progress(percent: float, note: str | None = None) -> None:
@@ -104,7 +109,7 @@ def run(job: dict[str, Any], conn: Connection | None) -> tuple[Any, ...]:
             conn.send(("progress", job_id, max(0.0, min(100.0, float(percent))), note))
 
     try:
-        text, index = _extract(job, progress)
+        text, index, preview = _extract(job, progress, started)
     except base.ExtractionError as exc:
         return ("error", job_id, error_dict(exc, permanent=exc.permanent, error_type=exc.error_type))
     except registry.UnknownFormat as exc:
@@ -123,10 +128,15 @@ def run(job: dict[str, Any], conn: Connection | None) -> tuple[Any, ...]:
     except Exception as exc:
         # unexpected: retried (it may be the machine, not the file), traceback kept
         return ("error", job_id, error_dict(exc, permanent=False, with_traceback=True))
-    return ("done", job_id, text, len(text.encode()), index)
+    finally:
+        previews.take(None)  # nothing the extractor loaded outlives its job
+    shipped = None if preview is None else (preview.mime, preview.data, preview.seconds)
+    return ("done", job_id, text, len(text.encode()), index, shipped)
 
 
-def _extract(job: dict[str, Any], progress: base.Progress) -> tuple[str, str | None]:
+def _extract(
+    job: dict[str, Any], progress: base.Progress, started: float
+) -> tuple[str, str | None, previews.Preview | None]:
     path = Path(job["path"])
     try:
         digest = _sha256(path)
@@ -158,6 +168,7 @@ def _extract(job: dict[str, Any], progress: base.Progress) -> tuple[str, str | N
     # the search index entry, here where the children work in parallel (search/document.py)
     index, index_warnings = search_document.entry_json(document, enabled=job.get("search_index", True))
     document["warnings"].extend(index_warnings)
+    preview = preview_job.attach(job, path, document, started)
     try:
         text = json.dumps(document, allow_nan=False, separators=(",", ":"), default=str)
     except ValueError as exc:
@@ -169,7 +180,7 @@ def _extract(job: dict[str, Any], progress: base.Progress) -> tuple[str, str | N
             "(raise CADEXTRACT_MAX_RESULT_MB, or lower the extractor's limits, e.g. --option max_items=…)",
             error_type="ResultTooLarge",
         )
-    return text, index  # completion itself sets progress to 100
+    return text, index, preview  # completion itself sets progress to 100
 
 
 def _sha256(path: Path) -> str:

@@ -306,6 +306,13 @@ FollowLinksOpt = Annotated[
     bool,
     typer.Option("--follow-links", help="Inside folders, also follow links that lead outside the folder."),
 ]
+NoPreviewsOpt = Annotated[
+    bool, typer.Option("--no-previews", help="Make no preview images (job option previews=false).")
+]
+
+
+def _with_previews(options: dict[str, Any], no_previews: bool) -> dict[str, Any]:
+    return {**options, "previews": False} if no_previews else options
 
 
 def _default_batch() -> str:
@@ -324,6 +331,7 @@ def submit(
     batch: BatchOpt = None,
     option: OptionOpt = None,
     retry_failed: RetryFailedOpt = False,
+    no_previews: NoPreviewsOpt = False,
     as_json: JsonOpt = False,
     follow_links: FollowLinksOpt = False,
 ) -> None:
@@ -342,7 +350,7 @@ def submit(
             priority=priority,
             max_retries=max_retries,
             batch=batch or _default_batch(),
-            options=_parse_options(option),
+            options=_with_previews(_parse_options(option), no_previews),
             show_progress=not as_json,
             follow_links=follow_links,
             retry_failed=retry_failed,
@@ -585,6 +593,7 @@ def run(
     max_retries: RetriesOpt = None,
     batch: BatchOpt = None,
     option: OptionOpt = None,
+    no_previews: NoPreviewsOpt = False,
     report: Annotated[
         Path | None, typer.Option(help="Write the run summary as JSON here (the folder must exist).")
     ] = None,
@@ -617,7 +626,7 @@ def run(
             priority=priority,
             max_retries=max_retries,
             batch=label,
-            options=_parse_options(option),
+            options=_with_previews(_parse_options(option), no_previews),
             show_progress=not quiet,
             follow_links=follow_links,
             retry_failed=retry_failed,
@@ -744,6 +753,66 @@ def result(
             limit=None if show_all else limit,
         )
     )
+
+
+@app.command()
+def preview(
+    ctx: typer.Context,
+    job: Annotated[str, typer.Argument(help="Job id or unique prefix.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write ('-': stdout).")],
+) -> None:
+    """Write the preview image of one job (SVG, PNG or JPEG, as it was made)."""
+    from cadextract.previews import store as preview_store
+
+    state = _state(ctx)
+    with user_errors():
+        with state.engine().connect() as conn:
+            job_id = queue.resolve(conn, job)
+            image = preview_store.get(conn, job_id)
+        if image is None:
+            raise Failed(f"job {views.short_id(job_id)} has no preview", NOT_FOUND)
+        data = image.plain()
+        if str(output) == "-":
+            sys.stdout.buffer.write(data)
+            return
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            raise Failed(f"cannot write {output}: {exc.strerror}", USAGE) from None
+    err.print(f"wrote the {image.mime} preview ({len(data)} bytes) to {output}", highlight=False)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on; other than loopback needs a token.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8765,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="CADEXTRACT_WEB_TOKEN", show_envvar=True, help="Access token for pages and API."),
+    ] = None,
+    read_only: Annotated[bool, typer.Option("--read-only", help="Show everything, allow no action.")] = False,
+) -> None:
+    """The web console: dashboard, jobs, results with previews, actions, JSON API (/api/)."""
+    from cadextract.web import security
+    from cadextract.web.serve import serve as run_console
+
+    state = _state(ctx)
+    with user_errors():
+        config = security.WebConfig(host=host, port=port, token=token or None, read_only=read_only)
+        try:
+            security.check_config(config)
+        except security.RefuseToStart as exc:
+            raise Failed(str(exc), USAGE) from None
+        engine = state.engine(pool_size=5)
+        err.print(
+            f"console on http://{host}:{port}/{' (read-only)' if read_only else ''}"
+            f"{'' if token else ' (no token: local access only)'}; Ctrl-C stops it",
+            highlight=False,
+        )
+        run_console(engine, config)
 
 
 # -- jobs / cancel / retry / purge ----------------------------------------------------

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from cadextract import queue
+from cadextract.previews import store as preview_store
 from cadextract.search import store as search_store
 
 Held = tuple[uuid.UUID, uuid.UUID]  # (job id, lease token)
@@ -107,6 +108,10 @@ def _write(conn: sa.Connection, plan: Plan) -> tuple[set[uuid.UUID], dict[uuid.U
     done: set[uuid.UUID] = set()
     completed = queue.complete(conn, plan.completions)
     search_store.write_completions(conn, plan.completions, completed)  # same transaction
+    preview_store.save(
+        conn,
+        [preview_store.Stored(c.id, c.preview) for c in plan.completions if c.preview and c.id in completed],
+    )
     done |= completed
     failure_status = queue.record_failures(conn, plan.failures)
     done |= set(failure_status)

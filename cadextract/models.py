@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     Table,
@@ -98,6 +99,9 @@ jobs = Table(
     Index("ix_jobs_status_format", "status", "format"),
     Index("ix_jobs_status_updated", "status", "updated_at"),
     Index("ix_jobs_batch", "batch"),
+    # the console's listing, newest first with keyset pagination (migration 0004)
+    Index("ix_jobs_created", text("created_at DESC"), text("id DESC")),
+    Index("ix_jobs_status_created", "status", text("created_at DESC"), text("id DESC")),
 )
 
 results = Table(
@@ -154,4 +158,21 @@ search_index = Table(
     Index("ix_search_path", "path", text("completed_at DESC")),
     Index("ix_search_latest_batch", "batch", "path", postgresql_where=text("is_latest")),
     Index("ix_search_latest_completed", text("completed_at DESC"), postgresql_where=text("is_latest")),
+)
+
+# One preview image per extracted file (migration 0004), written in the transaction that
+# completes the job; deleted with the job.
+job_previews = Table(
+    "job_previews",
+    metadata,
+    Column(
+        "job_id",
+        UUID(as_uuid=True),
+        ForeignKey(f"{SCHEMA}.extraction_jobs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("mime", Text, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("seconds", REAL, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )

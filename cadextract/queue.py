@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from cadextract.masking import mask_options
 from cadextract.models import FINISHED, JobStatus
+from cadextract.previews import Preview
 
 JOBS = "cadextract.extraction_jobs"
 RESULTS = "cadextract.extraction_results"
@@ -109,6 +110,7 @@ class Completion:
     document: str  # JSON text, already serialised (and size-checked) by the worker
     size: int
     index: str | None = None  # search index entry (JSON), computed by the child; search/store.py
+    preview: Preview | None = None  # stored with the result (cadextract.previews.store)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from cadextract import backoff, child, dbstep, dburl, queue, schema_health
+from cadextract import backoff, child, dbstep, dburl, previews, queue, schema_health
 from cadextract.config import Settings
 from cadextract.db import first_line
 from cadextract.extractors import registry
@@ -368,7 +368,10 @@ class Supervisor:
             self._drop(running)
         elif kind == "done":
             index = msg[4] if len(msg) > 4 else None
-            self.completions.append(queue.Completion(job_id, running.job.token, msg[2], msg[3], index))
+            preview = previews.Preview(*msg[5]) if len(msg) > 5 and msg[5] else None
+            self.completions.append(
+                queue.Completion(job_id, running.job.token, msg[2], msg[3], index=index, preview=preview)
+            )
         else:
             self._failed(running, msg[2])
         if slot.jobs_run + len(slot.jobs) >= self.settings.recycle_after and not slot.retiring:
@@ -599,6 +602,7 @@ class Supervisor:
             "max_result_bytes": int(self.settings.max_result_mb * 1024 * 1024),
             # read here, not in the child: children fork from a server started earlier
             "search_index": search_document.enabled(),
+            "timeout": _timeout_for(job, self.settings),  # the preview's budget comes out of it
         }
 
     # -- decisions ----------------------------------------------------------------

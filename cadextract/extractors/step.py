@@ -34,6 +34,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from cadextract import previews
 from cadextract.extractors.base import (
     CorruptFile,
     EmptyFile,
@@ -574,6 +575,7 @@ def _extract_doc(
         shape = XCAFDoc_ShapeTool.GetShape_s(free.Value(i))
         if not shape.IsNull():
             builder.Add(compound, shape)
+    previews.offer(path, compound)  # the job's preview draws this shape instead of reading it again
     counts = {
         "top_level_shapes": int(free.Length()),
         "solids": _count(compound, TopAbs_ShapeEnum.TopAbs_SOLID),
