@@ -20,8 +20,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from cadextract import result
+from cadextract import config, result
 from cadextract.extractors import base, registry
+from cadextract.sources import urls
 
 PROGRESS_EVERY = 0.25  # seconds between progress messages; extractors may call far more often
 
@@ -45,6 +46,10 @@ def main(conn: Connection) -> None:
     # worker's terminal or cron mail through logging's last-resort handler
     logging.getLogger().addHandler(logging.NullHandler())
     _die_with_parent()
+    if os.path.isdir(config.default_home() / "fetch"):  # downloads left by a crashed child
+        from cadextract.sources import fetch
+
+        fetch.clean_stale(config.default_home())
     while True:
         try:
             msg = conn.recv()
@@ -105,6 +110,11 @@ def run(job: dict[str, Any], conn: Connection | None) -> tuple[Any, ...]:
 
 
 def _extract(job: dict[str, Any], progress: base.Progress) -> str:
+    if urls.is_url(job["path"]):  # an object: streamed to a temporary file, hashed on the way
+        from cadextract.sources import fetch
+
+        with fetch.fetched(job, config.default_home()) as (local, digest):
+            return _extract_file(job, local, digest, progress)
     path = Path(job["path"])
     try:
         digest = _sha256(path)
@@ -118,6 +128,10 @@ def _extract(job: dict[str, Any], progress: base.Progress) -> str:
             "submit it again to extract the new content",
             error_type="FileChanged",
         )
+    return _extract_file(job, path, digest, progress)
+
+
+def _extract_file(job: dict[str, Any], path: Path, digest: str, progress: base.Progress) -> str:
     extractor = registry.get(job["format"])
     started = time.perf_counter()
     payload = extractor.extract(path, job["options"], progress)
@@ -127,7 +141,7 @@ def _extract(job: dict[str, Any], progress: base.Progress) -> str:
         extractor_name=extractor.name,
         extractor_version=extractor.version,
         libraries=extractor.versions(),
-        path=str(path),
+        path=str(job["path"]),  # the object's URL for remote inputs
         sha256=digest,
         size=job["size"],
         payload=payload,

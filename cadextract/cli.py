@@ -3,7 +3,7 @@
 Exit codes (docs/exit-codes.md):
     0 ok · 1 some jobs failed or did not finish · 2 usage error or bad input ·
     3 database unreachable or unusable · 4 job not found or id prefix ambiguous ·
-    130 interrupted
+    5 object storage unreachable or credentials refused · 130 interrupted
 """
 
 from __future__ import annotations
@@ -32,12 +32,15 @@ from sqlalchemy.exc import DBAPIError
 from cadextract import __version__, db, files, queue, views, worker
 from cadextract.config import ConfigError, Settings
 from cadextract.extractors import registry
+from cadextract.sources import submit as sources
+from cadextract.sources.urls import StorageUnavailable
 
 OK = 0
 JOBS_FAILED = 1
 USAGE = 2
 DATABASE = 3
 NOT_FOUND = 4
+STORAGE = 5
 INTERRUPTED = 130
 
 app = typer.Typer(
@@ -103,6 +106,8 @@ def user_errors() -> Iterator[None]:
         _die(str(exc), NOT_FOUND)
     except db.DatabaseUnavailable as exc:
         _die(str(exc), DATABASE)
+    except StorageUnavailable as exc:
+        _die(str(exc), STORAGE)
     except DBAPIError as exc:
         _die(f"database error: {db.first_line(exc.orig)}", DATABASE)
     except KeyboardInterrupt:
@@ -162,7 +167,7 @@ def _parse_options(pairs: list[str] | None) -> dict[str, Any]:
 
 def _submit(
     state: State,
-    paths: list[Path],
+    paths: list[str],
     *,
     recursive: bool,
     fmt: str | None,
@@ -172,37 +177,27 @@ def _submit(
     batch: str | None,
     options: dict[str, Any],
     show_progress: bool,
-) -> tuple[list[queue.Enqueued], list[tuple[str, str]]]:
-    candidates = files.collect(paths, recursive=recursive, forced_format=fmt)
-    good = [c for c in candidates if c.skip_reason is None]
-    skipped = [(str(c.path), c.skip_reason or "") for c in candidates if c.skip_reason]
-    engine = state.engine()  # connect before hashing: a dead database should fail fast
+    rehash: bool = False,
+    dry_run: bool = False,
+) -> sources.Outcome:
     retries = state.settings.max_retries if max_retries is None else max_retries
     if retries < 0:
         raise Failed("--max-retries cannot be negative", USAGE)
-    with _hash_progress(show_progress and len(good) > 1, good) as on_done:
-        try:
-            digests = files.hash_all(good, on_done=on_done)
-        except OSError as exc:
-            raise Failed(f"cannot read {exc.filename}: {exc.strerror}", USAGE) from None
-    user = _user()
-    new_jobs = [
-        queue.NewJob(
-            path=str(c.path),
-            size=c.size,
-            sha256=digests[c.path],
-            format=c.format or "",
-            priority=priority,
-            max_attempts=retries + 1,
-            options=options,
-            batch=batch,
-            submitted_by=user,
-        )
-        for c in good
-    ]
-    with engine.begin() as conn:
-        outcomes = queue.enqueue(conn, new_jobs, force=force)
-    return outcomes, skipped
+    request = sources.Request(
+        paths=paths,
+        recursive=recursive,
+        forced_format=fmt,
+        force=force,
+        rehash=rehash,
+        dry_run=dry_run,
+        priority=priority,
+        max_attempts=retries + 1,
+        batch=batch,
+        options=options,
+        submitted_by=_user(),
+    )
+    engine = state.engine()  # connect before hashing: a dead database should fail fast
+    return sources.submit(engine, request, lambda todo: _hash_progress(show_progress and len(todo) > 1, todo))
 
 
 @contextlib.contextmanager
@@ -229,7 +224,15 @@ def _user() -> str | None:
         return None
 
 
-PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders.", show_default=False)]
+PathsArg = Annotated[
+    list[str], typer.Argument(help="Files, folders, or URLs (s3://bucket/prefix/).", show_default=False)
+]
+RehashOpt = Annotated[
+    bool, typer.Option("--rehash", help="Hash every file again, even those whose stat is unchanged.")
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would be queued; queue and record nothing.")
+]
 RecursiveOpt = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")]
 FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Force a format (skip detection).")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Queue files already extracted (same content).")]
@@ -257,12 +260,14 @@ def submit(
     max_retries: RetriesOpt = None,
     batch: BatchOpt = None,
     option: OptionOpt = None,
+    rehash: RehashOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Queue one job per file; unchanged files already queued or done are skipped."""
     state = _state(ctx)
     with user_errors():
-        outcomes, skipped = _submit(
+        res = _submit(
             state,
             paths,
             recursive=recursive,
@@ -273,13 +278,42 @@ def submit(
             batch=batch or _default_batch(),
             options=_parse_options(option),
             show_progress=not as_json,
+            rehash=rehash,
+            dry_run=dry_run,
         )
+    outcomes, skipped = res.outcomes, res.skipped
     if as_json:
-        print(json.dumps(_submit_json(outcomes, skipped), indent=2))
+        rows = _submit_json(outcomes, skipped)
+        rows += [
+            {
+                "path": p,
+                "format": None,
+                "job_id": None,
+                "queued": False,
+                "reason": "disappeared",
+                "disappeared": True,
+            }
+            for p in res.disappeared
+        ]
+        print(json.dumps(rows, indent=2))
         return
     if len(outcomes) + len(skipped) <= 200:
         out.print(views.submit_table(outcomes, skipped))
     out.print(views.submit_counts(outcomes, skipped))
+    out.print(_scan_line(res, dry_run), markup=False, highlight=False)
+
+
+def _scan_line(res: sources.Outcome, dry_run: bool) -> str:
+    parts = [f"hashed {res.hashed}", f"unchanged since the last submit {res.unchanged}"]
+    if res.remote:
+        parts.append(f"objects {res.remote}")
+    parts.append(f"disappeared {len(res.disappeared)}")
+    line = ", ".join(parts)
+    shown = res.disappeared[:20]
+    if shown:
+        more = f" (+{len(res.disappeared) - len(shown)} more)" if len(res.disappeared) > len(shown) else ""
+        line += "\n  gone: " + "\n  gone: ".join(shown) + more
+    return ("dry run, nothing queued: " if dry_run else "") + line
 
 
 def _submit_json(outcomes: list[queue.Enqueued], skipped: list[tuple[str, str]]) -> list[dict[str, Any]]:
@@ -453,6 +487,8 @@ def run(
     max_retries: RetriesOpt = None,
     batch: BatchOpt = None,
     option: OptionOpt = None,
+    rehash: RehashOpt = False,
+    dry_run: DryRunOpt = False,
     report: Annotated[Path | None, typer.Option(help="Write the run summary as JSON here.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
@@ -467,8 +503,9 @@ def run(
     started = time.monotonic()
     with user_errors():
         _configure_logging(quiet, verbose, log_file)
-        worker.start_forkserver()  # its imports overlap hashing and submitting
-        outcomes, skipped = _submit(
+        if not dry_run:
+            worker.start_forkserver()  # its imports overlap hashing and submitting
+        res = _submit(
             state,
             paths,
             recursive=recursive,
@@ -479,8 +516,14 @@ def run(
             batch=label,
             options=_parse_options(option),
             show_progress=not quiet,
+            rehash=rehash,
+            dry_run=dry_run,
         )
+        outcomes, skipped = res.outcomes, res.skipped
         logging.getLogger("cadextract").info("%s", views.submit_counts(outcomes, skipped).plain)
+        logging.getLogger("cadextract").info("%s", _scan_line(res, dry_run))
+        if dry_run:
+            return
         _work(
             state,
             concurrency=concurrency,
@@ -494,12 +537,13 @@ def run(
         with state.engine().connect() as conn:
             final = queue.statuses(conn, ids)
     summary = _run_summary(label, outcomes, skipped, final, time.monotonic() - started)
+    summary.update(hashed=res.hashed, unchanged=res.unchanged, disappeared=res.disappeared)
     if report is not None:
         report.write_text(json.dumps(summary, indent=2) + "\n")
     line = (
         f"run {label}: {summary['completed']} completed, {summary['failed']} failed, "
         f"{summary['cancelled']} cancelled, {summary['unfinished']} unfinished, "
-        f"{len(skipped)} not submittable, in {summary['seconds']:.1f}s"
+        f"{len(skipped)} not submittable, {len(res.disappeared)} disappeared, in {summary['seconds']:.1f}s"
     )
     err.print(line, highlight=False)
     if summary["failed"] or summary["cancelled"] or summary["unfinished"]:

@@ -30,7 +30,7 @@ EMBEDDED_DB = "cadextract"
 MIGRATION_LOCK_KEY = 0x0CADE0CADE
 # the newest migration (a test checks it against alembic's head): every command
 # compares it with the database, and imports alembic (0.1 s) only to migrate
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0005"
 
 
 class DatabaseUnavailable(RuntimeError):

@@ -821,7 +821,13 @@ def _filter_sql(f: JobFilter) -> tuple[str, dict[str, Any]]:
         clauses.append("j.created_at >= :since")
         params["since"] = f.since
     if f.path_glob:
-        clauses.append("j.path LIKE :path_like ESCAPE '\\'")
+        # a path whose content was already extracted under another path (a rename, a
+        # copy) is recorded in source_files: its job is found through it too
+        clauses.append(
+            "(j.path LIKE :path_like ESCAPE '\\' OR (j.sha256, j.format) IN "
+            "(SELECT s.sha256, s.format FROM cadextract.source_files s "
+            "WHERE s.path LIKE :path_like ESCAPE '\\' AND s.sha256 IS NOT NULL))"
+        )
         params["path_like"] = glob_to_like(f.path_glob)
     return " AND ".join(clauses), params
 
