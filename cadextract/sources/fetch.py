@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,6 @@ from cadextract.sources import decide, urls
 
 CHUNK = 1024 * 1024
 DEFAULT_CAP_MB = 2048.0
-_SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
 
 
 def cap_bytes() -> int:
@@ -130,14 +128,16 @@ def fetched(job: dict[str, Any], home: Path) -> Iterator[tuple[Path, str]]:
         )
     from cadextract.sources import remote  # fsspec is imported only by children that need it
 
-    suffix = os.path.splitext(url.rsplit("/", 1)[-1])[1]
-    target = workdir(home) / f"{job['id']}{suffix if _SAFE_SUFFIX.match(suffix) else ''}"
+    # the object's own name (in a folder per job): extractors name the file in messages
+    folder = workdir(home) / str(job["id"])
+    folder.mkdir(exist_ok=True)
+    name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1][-200:]
+    target = folder / (name if name not in ("", ".", "..") else "object")
     try:
         digest = _download(remote, url, job, target, cap)
         yield target, digest
     finally:
-        with contextlib.suppress(OSError):
-            target.unlink()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _download(remote: Any, url: str, job: dict[str, Any], target: Path, cap: int) -> str:

@@ -54,7 +54,6 @@ def filesystem(url: str) -> tuple[Any, str]:
     if name == "s3":
         # fail a listing in seconds, not minutes, when the endpoint is down
         options["config_kwargs"] = {"connect_timeout": 5, "retries": {"max_attempts": 3, "mode": "standard"}}
-        options["retries"] = 2
     fs, path = fsspec.core.url_to_fs(url, **options)
     return fs, str(path)
 
