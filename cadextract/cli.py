@@ -30,7 +30,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from cadextract import __version__, db, files, queue, views, worker
-from cadextract.config import ConfigError, Settings
+from cadextract import setting_rules as rules
+from cadextract.config import ConfigError, Settings, create_home
+from cadextract.display import clean, printable
 from cadextract.extractors import registry
 from cadextract.sources import submit as sources
 from cadextract.sources.urls import StorageUnavailable
@@ -115,7 +117,7 @@ def user_errors() -> Iterator[None]:
 
 
 def _die(message: str, code: int) -> None:
-    err.print(f"cadextract: {message}", markup=False, highlight=False, soft_wrap=True)
+    err.print(f"cadextract: {printable(message)}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -158,11 +160,25 @@ def _parse_options(pairs: list[str] | None) -> dict[str, Any]:
             options[key] = json.loads(raw)
         except ValueError:
             options[key] = raw
+    for key, value in options.items():
+        # NaN, Infinity and 1e400 parse as JSON numbers that PostgreSQL's jsonb refuses
+        problem = rules.finite_number_problem(
+            key, value, high=rules.JOB_TIMEOUT_MAX if key == "timeout" else None
+        )
+        if problem:
+            raise Failed(problem, USAGE)
     if "timeout" in options:
         timeout = options["timeout"]
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
             raise Failed(f"--option timeout={timeout!r}: give a number of seconds above 0", USAGE)
     return options
+
+
+def _finite(value: float) -> float:
+    """Click's ranges let NaN through (every comparison with it is false)."""
+    if value != value:
+        raise typer.BadParameter("not a number")
+    return value
 
 
 def _submit(
@@ -179,6 +195,7 @@ def _submit(
     show_progress: bool,
     rehash: bool = False,
     dry_run: bool = False,
+    follow_links: bool = False,
 ) -> sources.Outcome:
     retries = state.settings.max_retries if max_retries is None else max_retries
     if retries < 0:
@@ -190,6 +207,7 @@ def _submit(
         force=force,
         rehash=rehash,
         dry_run=dry_run,
+        follow_links=follow_links,
         priority=priority,
         max_attempts=retries + 1,
         batch=batch,
@@ -236,13 +254,34 @@ DryRunOpt = Annotated[
 RecursiveOpt = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")]
 FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Force a format (skip detection).")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Queue files already extracted (same content).")]
-PriorityOpt = Annotated[int, typer.Option("--priority", "-p", help="Higher runs first.")]
-RetriesOpt = Annotated[int | None, typer.Option("--max-retries", help="Retries after the first attempt [3].")]
+PriorityOpt = Annotated[
+    int,
+    typer.Option(
+        "--priority",
+        "-p",
+        min=rules.PRIORITY_RANGE[0],
+        max=rules.PRIORITY_RANGE[1],
+        help="Higher runs first.",
+    ),
+]
+RetriesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-retries",
+        min=0,
+        max=int(rules.BY_FIELD["max_retries"].high),
+        help="Retries after the first attempt [3].",
+    ),
+]
 BatchOpt = Annotated[str | None, typer.Option("--batch", "-b", help="Batch label (default: a timestamp).")]
 OptionOpt = Annotated[
     list[str] | None, typer.Option("--option", "-o", help="Job option KEY=VALUE (repeatable).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+FollowLinksOpt = Annotated[
+    bool,
+    typer.Option("--follow-links", help="Inside folders, also follow links that lead outside the folder."),
+]
 
 
 def _default_batch() -> str:
@@ -263,6 +302,7 @@ def submit(
     rehash: RehashOpt = False,
     dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """Queue one job per file; unchanged files already queued or done are skipped."""
     state = _state(ctx)
@@ -280,6 +320,7 @@ def submit(
             show_progress=not as_json,
             rehash=rehash,
             dry_run=dry_run,
+            follow_links=follow_links,
         )
     outcomes, skipped = res.outcomes, res.skipped
     if as_json:
@@ -312,7 +353,7 @@ def _scan_line(res: sources.Outcome, dry_run: bool) -> str:
     shown = res.disappeared[:20]
     if shown:
         more = f" (+{len(res.disappeared) - len(shown)} more)" if len(res.disappeared) > len(shown) else ""
-        line += "\n  gone: " + "\n  gone: ".join(shown) + more
+        line += "\n  gone: " + "\n  gone: ".join(printable(p) for p in shown) + more
     return ("dry run, nothing queued: " if dry_run else "") + line
 
 
@@ -334,7 +375,9 @@ def _submit_json(outcomes: list[queue.Enqueued], skipped: list[tuple[str, str]])
 # -- work / run -------------------------------------------------------------------
 
 
-ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Child processes.")]
+ConcurrencyOpt = Annotated[
+    int, typer.Option("--concurrency", "-c", min=1, max=rules.CONCURRENCY_MAX, help="Child processes.")
+]
 
 
 def _configure_logging(quiet: bool, verbose: bool, log_file: Path | None) -> None:
@@ -385,8 +428,8 @@ def _work(
             e.kind,
             views.short_id(e.job_id),
             e.format,
-            e.path,
-            f"  ({e.detail})" if e.detail else "",
+            printable(e.path),
+            f"  ({printable(e.detail)})" if e.detail else "",
         )
 
     def reconnect() -> Engine:
@@ -426,6 +469,8 @@ def _work(
             stats = sup.run()
     finally:
         exiting()
+    if sup.fatal is not None:
+        raise db.SchemaProblem(sup.fatal)
     return stats
 
 
@@ -493,6 +538,7 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     log_file: Annotated[Path | None, typer.Option(help="Also log to this file.")] = None,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """Submit, then work until the queue is empty: the cron entry point.
 
@@ -518,6 +564,7 @@ def run(
             show_progress=not quiet,
             rehash=rehash,
             dry_run=dry_run,
+            follow_links=follow_links,
         )
         outcomes, skipped = res.outcomes, res.skipped
         logging.getLogger("cadextract").info("%s", views.submit_counts(outcomes, skipped).plain)
@@ -545,7 +592,7 @@ def run(
         f"{summary['cancelled']} cancelled, {summary['unfinished']} unfinished, "
         f"{len(skipped)} not submittable, {len(res.disappeared)} disappeared, in {summary['seconds']:.1f}s"
     )
-    err.print(line, highlight=False)
+    err.print(printable(line), highlight=False, markup=False)
     if summary["failed"] or summary["cancelled"] or summary["unfinished"]:
         raise typer.Exit(JOBS_FAILED)
 
@@ -665,7 +712,7 @@ def result(
         if rows:
             out.print(views.rows_table(rows, title="details"))
     if document.get("warnings"):
-        out.print(f"[yellow]warnings:[/] {'; '.join(document['warnings'])}")
+        out.print(f"[yellow]warnings:[/] {clean('; '.join(document['warnings']))}")
 
 
 # -- jobs / cancel / retry / purge ----------------------------------------------------
@@ -680,7 +727,10 @@ def parse_age(text: str) -> timedelta:
     if not match:
         raise Failed(f"cannot read age {text!r}: use e.g. 30d, 12h, 90m", USAGE)
     value, unit = float(match.group(1)), match.group(2)
-    return timedelta(seconds=value * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit])
+    seconds = value * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
+    if seconds > rules.MAX_AGE_SECONDS:
+        raise Failed(f"age {text!r} is too large: at most 100 years (36500d)", USAGE)
+    return timedelta(seconds=seconds)
 
 
 def _since(text: str | None) -> datetime | None:
@@ -728,7 +778,9 @@ def jobs(
     since: SinceFilter = None,
     path: PathFilter = None,
     sort: Annotated[str, typer.Option(help="created, updated, priority, path, status.")] = "created",
-    limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="0 = no limit.")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=0, max=rules.LIMIT_MAX, help="0 = no limit.")
+    ] = 50,
     as_json: JsonOpt = False,
     ids: Annotated[
         bool, typer.Option("--ids", help="Only ids, one per line (pipe into cancel/retry).")
@@ -862,6 +914,7 @@ def purge(
         err.print(
             f"{verb} {removed} job(s) older than {older_than} ({', '.join(statuses)}) in {seconds:.1f}s",
             highlight=False,
+            markup=False,
         )
 
 
@@ -869,7 +922,9 @@ def purge(
 def watch(
     ctx: typer.Context,
     batch: BatchFilter = None,
-    interval: Annotated[float, typer.Option(help="Seconds between refreshes.")] = 1.0,
+    interval: Annotated[
+        float, typer.Option(min=0.1, max=3600, callback=_finite, help="Seconds between refreshes.")
+    ] = 1.0,
     once: Annotated[bool, typer.Option("--once", help="Render once and exit.")] = False,
 ) -> None:
     """Live dashboard: counts, throughput, ETA, running jobs, retries, failures (Ctrl-C exits)."""
@@ -929,7 +984,10 @@ def export(
             raise Failed("export writes results, which only completed jobs have", USAGE)
         f = _filter(None, fmt, batch, since, path)
         engine = state.engine()
-        target = output.open("w", newline="") if output else sys.stdout
+        try:
+            target = output.open("w", newline="") if output else sys.stdout
+        except OSError as exc:  # a folder, a missing folder, '' (the current folder)
+            raise Failed(f"cannot write {printable(str(output))}: {exc.strerror}", USAGE) from None
         try:
             with engine.connect() as conn:
                 items = queue.iter_results(conn, f)
@@ -938,11 +996,22 @@ def export(
                 else:
                     header = exporter.csv_header(conn, f, rows=rows)
                     n = exporter.write_csv(items, target, header, rows=rows)
+            if output:
+                target.close()  # /dev/full fails here, on the last buffer
+        except OSError as exc:
+            raise Failed(
+                f"cannot write {printable(str(output or 'the output'))}: {exc.strerror}", USAGE
+            ) from None
         finally:
             if output:
-                target.close()
+                with contextlib.suppress(OSError):
+                    target.close()
     if output:
-        err.print(f"wrote {n} {'rows' if to == 'csv' else 'results'} to {output}", highlight=False)
+        err.print(
+            f"wrote {n} {'rows' if to == 'csv' else 'results'} to {printable(str(output))}",
+            highlight=False,
+            markup=False,
+        )
 
 
 # -- db / doctor ----------------------------------------------------------------------
@@ -955,6 +1024,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     with user_errors():
         engine = state.engine(migrate=False)
         db.upgrade(engine)
+        db.check_tables(engine)  # "current" is not enough: a dropped table is not current
         err.print(f"schema at revision {db.current_revision(engine)}", highlight=False)
 
 
@@ -1020,7 +1090,7 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         except db.DatabaseUnavailable as exc:
             checks.append({"check": "database", "ok": False, "detail": str(exc)})
         for name in registry.names():
-            if name.startswith("test-") or name == "noop":
+            if registry.is_internal(name):
                 continue  # benchmark and fault-test extractors, not formats
             try:
                 ext = registry.get(name)
@@ -1036,7 +1106,7 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
                 checks.append(
                     {"check": f"extractor {name}", "ok": False, "detail": f"{type(exc).__name__}: {exc}"}
                 )
-        s.home.mkdir(parents=True, exist_ok=True)
+        create_home(s.home)
         free = shutil.disk_usage(s.home).free
         checks.append(
             {"check": "free disk", "ok": free > 1 << 30, "detail": f"{free / 2**30:.1f} GiB in {s.home}"}
@@ -1051,7 +1121,7 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         table.add_column("ok")
         table.add_column("detail", overflow="fold")
         for c in checks:
-            table.add_row(c["check"], "[green]ok[/]" if c["ok"] else "[red]FAIL[/]", c["detail"])
+            table.add_row(c["check"], "[green]ok[/]" if c["ok"] else "[red]FAIL[/]", clean(c["detail"]))
         out.print(table)
     if not all(c["ok"] for c in checks):
         raise typer.Exit(

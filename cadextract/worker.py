@@ -49,7 +49,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from cadextract import backoff, child, dbstep, queue
+from cadextract import backoff, child, dbstep, dburl, queue, schema_health
 from cadextract.config import Settings
 from cadextract.db import first_line
 from cadextract.extractors import registry
@@ -191,6 +191,8 @@ class Supervisor:
         self._stop_deadline: float | None = None
         self._force = False
         self._idle_since: float | None = None
+        #: set when the schema turned out damaged: the worker stops; the CLI exits 3 with it
+        self.fatal: str | None = None
 
     # -- public ---------------------------------------------------------------------
 
@@ -689,7 +691,10 @@ class Supervisor:
             log.info("rescued %d job(s) whose worker stopped renewing its lease", result.rescued)
             self._wake = True
         if result.error is not None:
-            self._lost_database(result.error)
+            if schema_health.is_schema_error(result.error):
+                self._schema_broken(result.error)
+            else:
+                self._lost_database(result.error)
 
     def _written(self, plan: dbstep.Plan, done: set[uuid.UUID], failure_status: dict[uuid.UUID, str]) -> None:
         """After commit: report each outcome, or that its lease was lost meanwhile."""
@@ -792,12 +797,15 @@ class Supervisor:
 
     def _open_listener(self) -> None:
         try:
-            url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self._listen = psycopg.connect(url, autocommit=True, connect_timeout=5)
+            # keywords, not a rendered URL: a password with a space broke that (and leaked)
+            params = {"connect_timeout": 5, **dburl.libpq_params(self.engine.url)}
+            self._listen = psycopg.connect(**params, autocommit=True)
             self._listen.execute(f"LISTEN {queue.CHANNEL}")
         except psycopg.Error as exc:
             log.debug(
-                "LISTEN unavailable (%s); polling every %ss", first_line(exc), self.settings.poll_seconds
+                "LISTEN unavailable (%s); polling every %ss",
+                dburl.redact(first_line(exc), self.engine.url),
+                self.settings.poll_seconds,
             )
             self._listen = None
 
@@ -829,8 +837,17 @@ class Supervisor:
         self._db_failures += 1
         self._next_reconnect = time.monotonic() + backoff.delay(self.reconnect_policy, self._db_failures)
 
+    def _schema_broken(self, exc: BaseException) -> None:
+        """A missing table or column is no outage: waiting cannot fix it, so stop now."""
+        if self.fatal is None:
+            self.fatal = f"the database schema is damaged: {first_line(getattr(exc, 'orig', None) or exc)}"
+            log.error("%s; stopping (jobs held come back when their lease expires)", self.fatal)
+        self.connected = False
+        self._close_listener()
+        self.request_stop(force=True)
+
     def _try_reconnect(self, now: float) -> None:
-        if now < self._next_reconnect:
+        if now < self._next_reconnect or self.fatal is not None:
             return
         try:
             if self._reconnect_engine is not None:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from cadextract import files, queue
+from cadextract.display import printable
 from cadextract.extractors import registry
 from cadextract.sources import cache, decide, local, remote, urls
 from cadextract.sources.decide import Cached
@@ -39,6 +40,7 @@ class Request:
     force: bool = False
     rehash: bool = False
     dry_run: bool = False
+    follow_links: bool = False
     priority: int = 0
     max_attempts: int = 4
     batch: str | None = None
@@ -74,7 +76,9 @@ def _nothing(_: list[files.Candidate]) -> AbstractContextManager[None]:
 def submit(engine: Engine, req: Request, hash_progress: HashProgress = _nothing) -> Outcome:
     """Scan, decide, hash, enqueue and record; with ``dry_run`` the transaction is rolled back."""
     if req.forced_format is not None and not registry.is_registered(req.forced_format):
-        raise files.SubmitError(f"unknown format {req.forced_format!r}; known: {', '.join(registry.names())}")
+        raise files.SubmitError(
+            f"unknown format {printable(req.forced_format)!r}; known: {', '.join(registry.public_names())}"
+        )
     scan = _scan(req)
     with engine.connect() as conn:
         known = cache.load(conn, folders=scan.folders + scan.prefixes, files=scan.singles)
@@ -120,14 +124,14 @@ def _scan(req: Request) -> _Scan:
         root = local.resolve(raw, recursive=req.recursive)
         if root.is_dir:
             scan.folders.append(str(root.path))
-            for f in local.walk(root.path):
+            for f in local.walk(root.path, follow_links=req.follow_links):
                 if f.path not in seen:
                     seen.add(f.path)
                     scan.files.append(f)
         elif str(root.path) not in seen:
             f = local.one(root.path)
             if f.skip_reason:
-                raise files.SubmitError(f"{raw}: {f.skip_reason}")
+                raise files.SubmitError(f"{printable(raw)}: {f.skip_reason}")
             seen.add(f.path)
             scan.singles.append(f.path)
             scan.files.append(f)
@@ -184,7 +188,7 @@ def _local_jobs(
 
 def _skip(path: str, reason: str, singles: set[str], out: Outcome) -> None:
     if path in singles:  # a file named on the command line must be submittable
-        raise files.SubmitError(f"{path}: {reason}")
+        raise files.SubmitError(f"{printable(path)}: {reason}")
     out.skipped.append((path, reason))
 
 
