@@ -20,10 +20,14 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from cadextract import previews, result
+from cadextract import config, previews, result
 from cadextract.extractors import base, registry
 from cadextract.previews import job as preview_job
 from cadextract.search import document as search_document
+from cadextract.sources import urls
+
+#: what one extraction hands back: the result JSON, its search-index entry, its preview
+Extracted = tuple[str, str | None, previews.Preview | None]
 
 PROGRESS_EVERY = 0.25  # seconds between progress messages; extractors may call far more often
 
@@ -48,6 +52,10 @@ def main(conn: Connection) -> None:
     logging.getLogger().addHandler(logging.NullHandler())
     _release_forkserver()
     _die_with_parent()
+    if os.path.isdir(config.default_home() / "fetch"):  # downloads left by a crashed child
+        from cadextract.sources import fetch
+
+        fetch.clean_stale(config.default_home())
     while True:
         try:
             msg = conn.recv()
@@ -134,9 +142,13 @@ def run(job: dict[str, Any], conn: Connection | None) -> tuple[Any, ...]:
     return ("done", job_id, text, len(text.encode()), index, shipped)
 
 
-def _extract(
-    job: dict[str, Any], progress: base.Progress, started: float
-) -> tuple[str, str | None, previews.Preview | None]:
+def _extract(job: dict[str, Any], progress: base.Progress, started: float) -> Extracted:
+    """Extract one job's file or object; ``started`` is the job's start (time.monotonic())."""
+    if urls.is_url(job["path"]):  # an object: streamed to a temporary file, hashed on the way
+        from cadextract.sources import fetch
+
+        with fetch.fetched(job, config.default_home()) as (local, digest):
+            return _extract_file(job, local, digest, progress, started)
     path = Path(job["path"])
     try:
         digest = _sha256(path)
@@ -150,16 +162,22 @@ def _extract(
             "submit it again to extract the new content",
             error_type="FileChanged",
         )
+    return _extract_file(job, path, digest, progress, started)
+
+
+def _extract_file(
+    job: dict[str, Any], path: Path, digest: str, progress: base.Progress, started: float
+) -> Extracted:
     extractor = registry.get(job["format"])
-    started = time.perf_counter()
+    extract_started = time.perf_counter()
     payload = extractor.extract(path, job["options"], progress)
-    elapsed = time.perf_counter() - started
+    elapsed = time.perf_counter() - extract_started
     document = result.build_document(
         format=job["format"],
         extractor_name=extractor.name,
         extractor_version=extractor.version,
         libraries=extractor.versions(),
-        path=str(path),
+        path=str(job["path"]),  # the object's URL for remote inputs
         sha256=digest,
         size=job["size"],
         payload=payload,

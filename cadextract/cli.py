@@ -3,7 +3,8 @@
 Exit codes (docs/exit-codes.md):
     0 ok · 1 some jobs failed or did not finish · 2 usage error or bad input ·
     3 database unreachable or unusable · 4 job not found or id prefix ambiguous ·
-    130 interrupted
+    5 run: only known failures ·
+    6 object storage unreachable or credentials refused · 130 interrupted
 """
 
 from __future__ import annotations
@@ -35,12 +36,15 @@ from cadextract import setting_rules as rules
 from cadextract.config import ConfigError, Settings, create_home
 from cadextract.display import printable
 from cadextract.extractors import registry
+from cadextract.sources import submit as sources
+from cadextract.sources.urls import StorageUnavailable
 
 OK = 0
 JOBS_FAILED = 1
 USAGE = 2
 DATABASE = 3
 NOT_FOUND = 4
+STORAGE = 6
 INTERRUPTED = 130
 
 app = typer.Typer(
@@ -106,6 +110,8 @@ def user_errors() -> Iterator[None]:
         _die(str(exc), NOT_FOUND)
     except db.DatabaseUnavailable as exc:
         _die(str(exc), DATABASE)
+    except StorageUnavailable as exc:
+        _die(str(exc), STORAGE)
     except DBAPIError as exc:
         _die(f"database error: {db.first_line(exc.orig)}", DATABASE)
     except KeyboardInterrupt:
@@ -179,7 +185,7 @@ def _finite(value: float) -> float:
 
 def _submit(
     state: State,
-    paths: list[Path],
+    paths: list[str],
     *,
     recursive: bool,
     fmt: str | None,
@@ -189,39 +195,31 @@ def _submit(
     batch: str | None,
     options: dict[str, Any],
     show_progress: bool,
+    rehash: bool = False,
+    dry_run: bool = False,
     follow_links: bool = False,
     retry_failed: bool = False,
-) -> tuple[list[queue.Enqueued], list[tuple[str, str]]]:
-    candidates = files.collect(paths, recursive=recursive, forced_format=fmt, follow_links=follow_links)
-    good = [c for c in candidates if c.skip_reason is None]
-    skipped = [(str(c.path), c.skip_reason or "") for c in candidates if c.skip_reason]
-    engine = state.engine()  # connect before hashing: a dead database should fail fast
+) -> sources.Outcome:
     retries = state.settings.max_retries if max_retries is None else max_retries
     if retries < 0:
         raise Failed("--max-retries cannot be negative", USAGE)
-    with _hash_progress(show_progress and len(good) > 1, good) as on_done:
-        try:
-            digests = files.hash_all(good, on_done=on_done)
-        except OSError as exc:
-            raise Failed(f"cannot read {exc.filename}: {exc.strerror}", USAGE) from None
-    user = _user()
-    new_jobs = [
-        queue.NewJob(
-            path=str(c.path),
-            size=c.size,
-            sha256=digests[c.path],
-            format=c.format or "",
-            priority=priority,
-            max_attempts=retries + 1,
-            options=options,
-            batch=batch,
-            submitted_by=user,
-        )
-        for c in good
-    ]
-    with engine.begin() as conn:
-        outcomes = _enqueue(conn, new_jobs, force=force, retry_failed=retry_failed)
-    return outcomes, skipped
+    request = sources.Request(
+        paths=paths,
+        recursive=recursive,
+        forced_format=fmt,
+        force=force,
+        retry_failed=retry_failed,
+        rehash=rehash,
+        dry_run=dry_run,
+        follow_links=follow_links,
+        priority=priority,
+        max_attempts=retries + 1,
+        batch=batch,
+        options=options,
+        submitted_by=_user(),
+    )
+    engine = state.engine()  # connect before hashing: a dead database should fail fast
+    return sources.submit(engine, request, lambda todo: _hash_progress(show_progress and len(todo) > 1, todo))
 
 
 def _enqueue(
@@ -265,7 +263,15 @@ def _user() -> str | None:
         return None
 
 
-PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders.", show_default=False)]
+PathsArg = Annotated[
+    list[str], typer.Argument(help="Files, folders, or URLs (s3://bucket/prefix/).", show_default=False)
+]
+RehashOpt = Annotated[
+    bool, typer.Option("--rehash", help="Hash every file again, even those whose stat is unchanged.")
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would be queued; queue and record nothing.")
+]
 RecursiveOpt = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")]
 FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Force a format (skip detection).")]
 ForceOpt = Annotated[
@@ -332,6 +338,8 @@ def submit(
     option: OptionOpt = None,
     retry_failed: RetryFailedOpt = False,
     no_previews: NoPreviewsOpt = False,
+    rehash: RehashOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
     follow_links: FollowLinksOpt = False,
 ) -> None:
@@ -341,7 +349,7 @@ def submit(
     """
     state = _state(ctx)
     with user_errors():
-        outcomes, skipped = _submit(
+        res = _submit(
             state,
             paths,
             recursive=recursive,
@@ -352,15 +360,44 @@ def submit(
             batch=batch or _default_batch(),
             options=_with_previews(_parse_options(option), no_previews),
             show_progress=not as_json,
+            rehash=rehash,
+            dry_run=dry_run,
             follow_links=follow_links,
             retry_failed=retry_failed,
         )
+    outcomes, skipped = res.outcomes, res.skipped
     if as_json:
-        print(json.dumps(_submit_json(outcomes, skipped), indent=2))
+        rows = _submit_json(outcomes, skipped)
+        rows += [
+            {
+                "path": p,
+                "format": None,
+                "job_id": None,
+                "queued": False,
+                "reason": "disappeared",
+                "disappeared": True,
+            }
+            for p in res.disappeared
+        ]
+        print(json.dumps(rows, indent=2))
         return
     if len(outcomes) + len(skipped) <= 200:
         out.print(views.submit_table(outcomes, skipped))
     out.print(views.submit_counts(outcomes, skipped))
+    out.print(_scan_line(res, dry_run), markup=False, highlight=False)
+
+
+def _scan_line(res: sources.Outcome, dry_run: bool) -> str:
+    parts = [f"hashed {res.hashed}", f"unchanged since the last submit {res.unchanged}"]
+    if res.remote:
+        parts.append(f"objects {res.remote}")
+    parts.append(f"disappeared {len(res.disappeared)}")
+    line = ", ".join(parts)
+    shown = res.disappeared[:20]
+    if shown:
+        more = f" (+{len(res.disappeared) - len(shown)} more)" if len(res.disappeared) > len(shown) else ""
+        line += "\n  gone: " + "\n  gone: ".join(printable(p) for p in shown) + more
+    return ("dry run, nothing queued: " if dry_run else "") + line
 
 
 def _submit_json(outcomes: list[queue.Enqueued], skipped: list[tuple[str, str]]) -> list[dict[str, Any]]:
@@ -594,6 +631,8 @@ def run(
     batch: BatchOpt = None,
     option: OptionOpt = None,
     no_previews: NoPreviewsOpt = False,
+    rehash: RehashOpt = False,
+    dry_run: DryRunOpt = False,
     report: Annotated[
         Path | None, typer.Option(help="Write the run summary as JSON here (the folder must exist).")
     ] = None,
@@ -616,8 +655,9 @@ def run(
         if report is not None and (problem := ops.report_path_problem(report)):
             raise Failed(problem, USAGE)  # before any work: a report lost at the end helps nobody
         _configure_logging(quiet, verbose, log_file)
-        worker.start_forkserver()  # its imports overlap hashing and submitting
-        outcomes, skipped = _submit(
+        if not dry_run:
+            worker.start_forkserver()  # its imports overlap hashing and submitting
+        res = _submit(
             state,
             paths,
             recursive=recursive,
@@ -628,10 +668,16 @@ def run(
             batch=label,
             options=_with_previews(_parse_options(option), no_previews),
             show_progress=not quiet,
+            rehash=rehash,
+            dry_run=dry_run,
             follow_links=follow_links,
             retry_failed=retry_failed,
         )
+        outcomes, skipped = res.outcomes, res.skipped
         logging.getLogger("cadextract").info("%s", views.submit_counts(outcomes, skipped).plain)
+        logging.getLogger("cadextract").info("%s", _scan_line(res, dry_run))
+        if dry_run:
+            return
         _work(
             state,
             concurrency=concurrency,
@@ -647,7 +693,14 @@ def run(
     submitted = [
         ops.Submitted(o.job.path, str(o.job_id) if o.job_id else None, o.skipped_reason) for o in outcomes
     ]
-    summary = ops.run_report(label, submitted, skipped, final, time.monotonic() - started)
+    summary = ops.run_report(
+        label,
+        submitted,
+        skipped,
+        final,
+        time.monotonic() - started,
+        scan=ops.ScanCounts(hashed=res.hashed, unchanged=res.unchanged, disappeared=res.disappeared),
+    )
     if report is not None:
         try:
             report.write_text(json.dumps(summary.as_json(), indent=2) + "\n")

@@ -176,3 +176,25 @@ job_previews = Table(
     Column("seconds", REAL, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
+
+# What each submit saw per path or object URL (migration 0005): the stat (local) or the
+# change key (remote) and the hash last seen, so a nightly run hashes only what moved.
+source_files = Table(
+    "source_files",
+    metadata,
+    Column("path", Text, primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime_ns", BigInteger),
+    Column("ctime_ns", BigInteger),
+    Column("inode", BigInteger),
+    Column("device", BigInteger),
+    Column("etag", Text),
+    Column("version", Text),
+    Column("sha256", Text),
+    Column("format", Text),
+    Column("checked_ns", BigInteger),
+    Column("seen_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("missing_since", DateTime(timezone=True)),
+    Index("ix_source_files_content", "sha256", "format"),
+    Index("ix_source_files_prefix", text("path text_pattern_ops")),
+)

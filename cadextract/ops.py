@@ -71,6 +71,15 @@ class FileOutcome:
 
 
 @dataclass(frozen=True)
+class ScanCounts:
+    """What the incremental scan of a run saw: files hashed, unchanged, disappeared."""
+
+    hashed: int = 0
+    unchanged: int = 0
+    disappeared: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class RunReport:
     """What `run` did: counts for cron, one entry per file with the reason it failed."""
 
@@ -80,6 +89,7 @@ class RunReport:
     already_known: int
     files: list[FileOutcome]
     not_submittable: list[tuple[str, str]] = field(default_factory=list)
+    scan: ScanCounts = field(default_factory=ScanCounts)
 
     def count(self, status: str, *, known: bool | None = None) -> int:
         return sum(
@@ -111,6 +121,9 @@ class RunReport:
             "known_failures": self.known_failures,
             "cancelled": self.count("cancelled"),
             "unfinished": self.unfinished,
+            "hashed": self.scan.hashed,
+            "unchanged": self.scan.unchanged,
+            "disappeared": list(self.scan.disappeared),
             "exit_code": run_exit_code(self),
             "files": [f.as_json() for f in self.files],
         }
@@ -121,7 +134,7 @@ class RunReport:
             f"run {self.batch}: {self.count('completed')} completed, {self.new_failures} failed, "
             f"{self.known_failures} known failures, {self.count('cancelled')} cancelled, "
             f"{self.unfinished} unfinished, {len(self.not_submittable)} not submittable, "
-            f"in {self.seconds:.1f}s"
+            f"{len(self.scan.disappeared)} disappeared, in {self.seconds:.1f}s"
         )
 
 
@@ -149,6 +162,7 @@ def run_report(
     not_submittable: Sequence[tuple[str, str]],
     final: Mapping[str, Mapping[str, Any]],
     seconds: float,
+    scan: ScanCounts | None = None,
 ) -> RunReport:
     """Join what was submitted with how each job ended (``final``: job id -> job fields)."""
     files = []
@@ -174,6 +188,7 @@ def run_report(
         already_known=sum(1 for s in submitted if s.skipped_reason),
         files=files,
         not_submittable=list(not_submittable),
+        scan=scan or ScanCounts(),
     )
 
 

@@ -830,7 +830,13 @@ def _filter_sql(f: JobFilter) -> tuple[str, dict[str, Any]]:
         params["since"] = f.since
     if f.path_glob:
         op = "LIKE" if f.path_case_sensitive else "ILIKE"
-        clauses.append(f"j.path {op} :path_like ESCAPE '\\'")
+        # a path whose content was already extracted under another path (a rename, a
+        # copy) is recorded in source_files: its job is found through it too
+        clauses.append(
+            f"(j.path {op} :path_like ESCAPE '\\' OR (j.sha256, j.format) IN "
+            "(SELECT s.sha256, s.format FROM cadextract.source_files s "
+            f"WHERE s.path {op} :path_like ESCAPE '\\' AND s.sha256 IS NOT NULL))"
+        )
         params["path_like"] = glob_to_like(f.path_glob)
     return " AND ".join(clauses), params
 
