@@ -3,7 +3,7 @@
 Exit codes (docs/exit-codes.md):
     0 ok · 1 some jobs failed or did not finish · 2 usage error or bad input ·
     3 database unreachable or unusable · 4 job not found or id prefix ambiguous ·
-    130 interrupted
+    5 run: nothing new failed, only known failures · 130 interrupted
 """
 
 from __future__ import annotations
