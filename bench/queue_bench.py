@@ -32,7 +32,7 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from cadextract import db, files, queue  # noqa: E402
+from cadextract import db, files, ops, queue  # noqa: E402
 
 JOBS = "cadextract.extraction_jobs"
 
@@ -288,7 +288,10 @@ class Bench:
                 "jobs --status failed --limit 50": lambda: queue.list_jobs(
                     conn, queue.JobFilter(statuses=["failed"]), limit=50
                 ),
-                "watch refresh (all its queries)": lambda: queue.dashboard(conn),
+                "watch refresh (all its queries)": lambda: (
+                    queue.dashboard(conn, batch=queue.newest_batch(conn)),
+                    queue.activity(conn, batch=queue.newest_batch(conn), window_for=ops.eta_window),
+                ),
                 "status <8-char id prefix>": lambda: queue.resolve(conn, some[:8]),
             }
             for name, fn in checks.items():

@@ -3,7 +3,7 @@
 Exit codes (docs/exit-codes.md):
     0 ok · 1 some jobs failed or did not finish · 2 usage error or bad input ·
     3 database unreachable or unusable · 4 job not found or id prefix ambiguous ·
-    5 run: only known failures ·
+    5 run: nothing new failed, only known failures ·
     6 object storage unreachable or credentials refused · 130 interrupted
 """
 

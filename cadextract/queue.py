@@ -1070,9 +1070,19 @@ class Activity:
 
 
 def newest_batch(conn: sa.Connection) -> str | None:
-    """The label of the most recently created job's batch."""
+    """The batch of the most recently updated job: the one being submitted or worked on.
+
+    One index probe per state (ix_jobs_status_updated), not a scan, on any table size.
+    """
     row = conn.execute(
-        sa.text(f"SELECT batch FROM {JOBS} WHERE batch IS NOT NULL ORDER BY created_at DESC LIMIT 1")
+        sa.text(
+            f"""SELECT n.batch FROM unnest(CAST(:states AS text[])) AS s(status)
+                CROSS JOIN LATERAL (SELECT batch, updated_at FROM {JOBS} j
+                                    WHERE j.status = s.status AND j.batch IS NOT NULL
+                                    ORDER BY j.updated_at DESC LIMIT 1) n
+                ORDER BY n.updated_at DESC LIMIT 1"""
+        ),
+        {"states": [str(st) for st in JobStatus]},
     ).first()
     return None if row is None else str(row.batch)
 

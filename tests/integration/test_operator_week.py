@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,38 @@ SAMPLES = REPO / "samples" / "files"
 BROKEN_DXF = "0\nSECTION\n2\nENTITIES\n0\nLINE\n"
 
 
+@pytest.fixture(scope="module")
+def samples_once(
+    engine: Engine, database_url: str, pg_home: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[dict[str, str], Path]]:
+    """The four samples extracted once, for the tests that only read them (or add to them).
+
+    They come first in this module: the tests after them empty the tables (clean_db).
+    """
+    folder = tmp_path_factory.mktemp("samples") / "in"
+    shutil.copytree(SAMPLES, folder)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CADEXTRACT_DATABASE_URL", database_url)
+        mp.setenv("CADEXTRACT_HOME", str(pg_home))
+        with engine.begin() as conn:
+            conn.execute(sa.text("TRUNCATE cadextract.extraction_jobs CASCADE"))
+        r = run_cli("run", str(folder), "-r", "-q", "--batch", "samples", timeout=300)
+        assert r.returncode == 0, r.stderr
+        ids = {j["format"]: j["id"] for j in json.loads(run_cli("jobs", "--json").stdout)}
+        yield ids, folder
+
+
 @pytest.fixture
-def samples_done(clean_db: Engine, tmp_path: Path) -> dict[str, str]:
-    """The four samples extracted; format -> job id."""
-    shutil.copytree(SAMPLES, tmp_path / "in")
-    r = run_cli("run", str(tmp_path / "in"), "-r", "-q", "--batch", "samples", timeout=300)
-    assert r.returncode == 0, r.stderr
-    return {j["format"]: j["id"] for j in json.loads(run_cli("jobs", "--json").stdout)}
+def samples_done(
+    samples_once: tuple[dict[str, str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    pg_home: Path,
+) -> dict[str, str]:
+    """format -> job id of the extracted samples (shared by this module's read-only tests)."""
+    monkeypatch.setenv("CADEXTRACT_DATABASE_URL", database_url)
+    monkeypatch.setenv("CADEXTRACT_HOME", str(pg_home))
+    return samples_once[0]
 
 
 def _documents() -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -42,7 +68,9 @@ def _documents() -> list[tuple[dict[str, Any], dict[str, Any]]]:
 # -- 1, 8: CSV export keeps every field, one shape, spreadsheet-friendly ------------------
 
 
-def test_csv_rows_keep_every_field_of_every_format(samples_done: dict[str, str], tmp_path: Path) -> None:
+def test_csv_rows_keep_every_field_of_every_format(
+    samples_done: dict[str, str], samples_once: tuple[dict[str, str], Path], tmp_path: Path
+) -> None:
     out = tmp_path / "rows.csv"
     r = run_cli("export", "--to", "csv", "--rows", "-o", str(out))
     assert r.returncode == 0, r.stderr
@@ -73,7 +101,7 @@ def test_csv_rows_keep_every_field_of_every_format(samples_done: dict[str, str],
             assert row["dxf.height"] != ""
     assert "None" not in raw.decode("utf-8-sig").split(",")
     _single_format_rows_and_summary()
-    _latest_per_file(tmp_path)
+    _latest_per_file(samples_once[1])
 
 
 def _single_format_rows_and_summary() -> None:
@@ -97,8 +125,8 @@ def _single_format_rows_and_summary() -> None:
     assert not any(cell == "None" for row in rows for cell in row.values())
 
 
-def _latest_per_file(tmp_path: Path) -> None:
-    r = run_cli("run", str(tmp_path / "in" / "dxf"), "-r", "-q", "--force")
+def _latest_per_file(folder: Path) -> None:
+    r = run_cli("run", str(folder / "dxf"), "-r", "-q", "--force")
     assert r.returncode == 0, r.stderr
     every = list(csv.DictReader(io.StringIO(run_cli("export", "--to", "csv").stdout)))
     latest = list(csv.DictReader(io.StringIO(run_cli("export", "--to", "csv", "--latest").stdout)))
@@ -107,6 +135,26 @@ def _latest_per_file(tmp_path: Path) -> None:
     assert len(dxf) == 1 and dxf[0]["completed_at"] == max(
         row["completed_at"] for row in every if row["format"] == "dxf"
     )
+
+
+def test_result_is_readable(samples_done: dict[str, str]) -> None:
+    env = {"COLUMNS": "160"}
+    dxf = run_cli("result", samples_done["dxf"], env=env).stdout
+    assert "layers (9)" in dxf and "CONSTRUCTION" in dxf and "DASHED" in dxf
+    dims = dxf[dxf.index("dimensions (3)") :]
+    assert re.search(r"linear\s+100\b", dims) and re.search(r"radius\s+5\b", dims)
+    limited = run_cli("result", samples_done["dxf"], "--limit", "2", env=env).stdout
+    assert "layers (first 2 of 9; --limit N or --all for more)" in limited
+    assert (
+        "OUTLINE" not in limited
+        and "OUTLINE" in run_cli("result", samples_done["dxf"], "--all", env=env).stdout
+    )
+    step = run_cli("result", samples_done["step"], env=env).stdout
+    assert "9,141.6 mm³" in step and "e+" not in step and "e-" not in step
+    for column in ("com_x", "com_z", "faces", "bbox_dz"):
+        assert column in step, f"STEP column {column} missing at 160 columns"
+    ifc = run_cli("result", samples_done["ifc"], env=env).stdout
+    assert ifc.index("IfcWall") < ifc.index("IfcSlab"), "classes by count, most first"
 
 
 # -- 2: secret options never shown -------------------------------------------------------
@@ -216,26 +264,6 @@ def test_purge_dry_run_breaks_down_and_lists(clean_db: Engine, tmp_path: Path) -
 
 
 # -- 11: readable results ----------------------------------------------------------------
-
-
-def test_result_is_readable(samples_done: dict[str, str]) -> None:
-    env = {"COLUMNS": "160"}
-    dxf = run_cli("result", samples_done["dxf"], env=env).stdout
-    assert "layers (9)" in dxf and "CONSTRUCTION" in dxf and "DASHED" in dxf
-    dims = dxf[dxf.index("dimensions (3)") :]
-    assert re.search(r"linear\s+100\b", dims) and re.search(r"radius\s+5\b", dims)
-    limited = run_cli("result", samples_done["dxf"], "--limit", "2", env=env).stdout
-    assert "layers (first 2 of 9; --limit N or --all for more)" in limited
-    assert (
-        "OUTLINE" not in limited
-        and "OUTLINE" in run_cli("result", samples_done["dxf"], "--all", env=env).stdout
-    )
-    step = run_cli("result", samples_done["step"], env=env).stdout
-    assert "9,141.6 mm³" in step and "e+" not in step and "e-" not in step
-    for column in ("com_x", "com_z", "faces", "bbox_dz"):
-        assert column in step, f"STEP column {column} missing at 160 columns"
-    ifc = run_cli("result", samples_done["ifc"], env=env).stdout
-    assert ifc.index("IfcWall") < ifc.index("IfcSlab"), "classes by count, most first"
 
 
 def test_ifc_full_detail_reads_like_a_property_panel(clean_db: Engine, tmp_path: Path) -> None:
