@@ -387,8 +387,8 @@ def main() -> int:
     parser.add_argument("--cli-reps", type=int, default=10)
     parser.add_argument(
         "--only",
-        choices=["write", "read", "profile"],
-        help="the write costs (1, 2), the reads (3, 4), or the index's CPU cost on the results already there",
+        choices=["write", "noop", "read", "profile"],
+        help="write costs (1, 2), only 2, the reads (3, 4), or the index CPU cost on results already there",
     )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -396,8 +396,9 @@ def main() -> int:
     try:
         if args.only == "profile":
             bench.corpus_profile()
-        elif args.only != "read":
-            bench.corpus_cost()
+        elif args.only in (None, "write", "noop"):
+            if args.only != "noop":
+                bench.corpus_cost()
             bench.noop_cost()
         if args.only in (None, "read"):
             bench.synthesise(bench.templates())
