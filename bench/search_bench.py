@@ -214,9 +214,10 @@ class Bench:
     # -- 3. 100,000 documents ----------------------------------------------------------
 
     def templates(self) -> list[dict[str, Any]]:
-        self.reset()
-        got = self.cli("run", str(self.args.corpus), "-r", "-c", "2", "-q")
-        assert got.returncode in (0, 1), got.stderr
+        if not self.args.reuse_results:
+            self.reset()
+            got = self.cli("run", str(self.args.corpus), "-r", "-c", "2", "-q")
+            assert got.returncode in (0, 1), got.stderr
         with self.engine.connect() as conn:
             return [
                 r.document
@@ -389,6 +390,11 @@ def main() -> int:
         "--only",
         choices=["write", "noop", "read", "profile"],
         help="write costs (1, 2), only 2, the reads (3, 4), or the index CPU cost on results already there",
+    )
+    parser.add_argument(
+        "--reuse-results",
+        action="store_true",
+        help="take the corpus results already in --database-url as templates",
     )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
