@@ -119,7 +119,7 @@ class Bench:
                 assert got.returncode in (0, 1), got.stderr  # 1: the corpus's bad files fail
                 with self.engine.connect() as conn:
                     indexed = conn.execute(sa.text("SELECT count(*) FROM cadextract.search_index")).scalar()
-                assert (indexed > 0) == (side == "on"), (side, indexed)
+                assert (int(indexed or 0) > 0) == (side == "on"), (side, indexed)
                 log(f"corpus run, index {side}: {runs[side][-1]:.1f}s")
         on, off = statistics.median(runs["on"]), statistics.median(runs["off"])
         self.out["corpus_run"] = {
@@ -166,6 +166,70 @@ class Bench:
             ),
         }
         log(f"corpus profile: {self.out['corpus_profile']}")
+
+    def noop_profile(self) -> None:
+        """The completion transaction of no-op jobs with and without the index write, in one
+        process, batches of 50 alternating; and the child's share (computing the entries)."""
+        import psutil
+
+        from cadextract import result
+
+        rounds, per = self.args.reps, 50
+        times: dict[str, list[float]] = {"on": [], "off": []}
+        cpu: dict[str, list[float]] = {"on": [], "off": []}  # the PostgreSQL backend's CPU seconds
+        compute = []
+        for r in range(rounds):
+            for side in ("on", "off") if r % 2 == 0 else ("off", "on"):
+                tag = f"p{r}{side}"
+                new = [
+                    queue.NewJob(path=f"/noop/{tag}/{i:05d}.bin", size=1, sha256=f"{tag}-{i}", format="noop")
+                    for i in range(per)
+                ]
+                with self.engine.begin() as conn:
+                    queue.enqueue(conn, new)
+                    held = queue.claim(
+                        conn, worker_id="bench:1", limit=per, lease_seconds=60, formats=["noop"]
+                    )
+                docs = [
+                    result.build_document(
+                        format="noop",
+                        extractor_name="noop",
+                        extractor_version="1",
+                        libraries={},
+                        path=c.path,
+                        sha256=c.sha256,
+                        size=1,
+                        payload={},
+                        extract_seconds=0.0,
+                    )
+                    for c in held
+                ]
+                t0 = time.process_time()
+                entries = [document.index_entry(d).to_json() for d in docs]
+                compute.append((time.process_time() - t0) / per)
+                items = [
+                    queue.Completion(c.id, c.token, json.dumps(d), 10, e if side == "on" else None)
+                    for c, d, e in zip(held, docs, entries, strict=True)
+                ]
+                with self.engine.connect() as conn:
+                    backend = psutil.Process(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+                    conn.commit()
+                    c0, t0 = sum(backend.cpu_times()[:2]), time.perf_counter()
+                    with conn.begin():
+                        written = queue.complete(conn, items)
+                        store.write_completions(conn, items, written)
+                    times[side].append((time.perf_counter() - t0) / per)
+                    cpu[side].append((sum(backend.cpu_times()[:2]) - c0) / per)
+        on, off = statistics.median(times["on"]), statistics.median(times["off"])
+        self.out["noop_profile"] = {
+            "complete_ms_per_job_on": round(on * 1000, 4),
+            "complete_ms_per_job_off": round(off * 1000, 4),
+            "db_cpu_ms_per_job_on": round(statistics.mean(cpu["on"]) * 1000, 4),
+            "db_cpu_ms_per_job_off": round(statistics.mean(cpu["off"]) * 1000, 4),
+            "index_compute_ms_per_job": round(statistics.median(compute) * 1000, 4),
+            "rounds": rounds,
+        }
+        log(f"noop profile: {self.out['noop_profile']}")
 
     # -- 2. no-op throughput -----------------------------------------------------------
 
@@ -214,9 +278,10 @@ class Bench:
     # -- 3. 100,000 documents ----------------------------------------------------------
 
     def templates(self) -> list[dict[str, Any]]:
-        self.reset()
-        got = self.cli("run", str(self.args.corpus), "-r", "-c", "2", "-q")
-        assert got.returncode in (0, 1), got.stderr
+        if not self.args.reuse_results:
+            self.reset()
+            got = self.cli("run", str(self.args.corpus), "-r", "-c", "2", "-q")
+            assert got.returncode in (0, 1), got.stderr
         with self.engine.connect() as conn:
             return [
                 r.document
@@ -261,17 +326,21 @@ class Bench:
                     {"rows": rows},
                 ).all()
                 by_path = {r.path: r.id for r in ids}
-                texts = [json.dumps(d, separators=(",", ":")) for d in docs]
-                conn.execute(
-                    sa.text(
-                        """INSERT INTO cadextract.extraction_results (job_id, document, size_bytes)
-                           SELECT id, doc, length(doc::text)
-                           FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY a(id, n)
-                           JOIN jsonb_array_elements(CAST(:docs AS jsonb)) WITH ORDINALITY b(doc, n)
-                                USING (n)"""
-                    ),
-                    {"ids": [by_path[d["file"]["path"]] for d in docs], "docs": "[" + ",".join(texts) + "]"},
-                )
+                if not self.args.skip_results:  # the searches and the documents view never read them
+                    texts = [json.dumps(d, separators=(",", ":")) for d in docs]
+                    conn.execute(
+                        sa.text(
+                            """INSERT INTO cadextract.extraction_results (job_id, document, size_bytes)
+                               SELECT id, doc, length(doc::text)
+                               FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY a(id, n)
+                               JOIN jsonb_array_elements(CAST(:docs AS jsonb)) WITH ORDINALITY b(doc, n)
+                                    USING (n)"""
+                        ),
+                        {
+                            "ids": [by_path[d["file"]["path"]] for d in docs],
+                            "docs": "[" + ",".join(texts) + "]",
+                        },
+                    )
                 store.write(
                     conn, [(by_path[d["file"]["path"]], document.index_entry(d).to_json()) for d in docs]
                 )
@@ -387,8 +456,16 @@ def main() -> int:
     parser.add_argument("--cli-reps", type=int, default=10)
     parser.add_argument(
         "--only",
-        choices=["write", "read", "profile"],
-        help="the write costs (1, 2), the reads (3, 4), or the index's CPU cost on the results already there",
+        choices=["write", "noop", "read", "profile", "noop-profile"],
+        help="write costs (1, 2), only 2, the reads (3, 4), or the index CPU cost on results already there",
+    )
+    parser.add_argument(
+        "--skip-results", action="store_true", help="synthesise jobs and index rows only, no result documents"
+    )
+    parser.add_argument(
+        "--reuse-results",
+        action="store_true",
+        help="take the corpus results already in --database-url as templates",
     )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -396,8 +473,11 @@ def main() -> int:
     try:
         if args.only == "profile":
             bench.corpus_profile()
-        elif args.only != "read":
-            bench.corpus_cost()
+        elif args.only == "noop-profile":
+            bench.noop_profile()
+        elif args.only in (None, "write", "noop"):
+            if args.only != "noop":
+                bench.corpus_cost()
             bench.noop_cost()
         if args.only in (None, "read"):
             bench.synthesise(bench.templates())
