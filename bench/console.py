@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -78,7 +79,10 @@ def main() -> int:
         queue.compact_counts(conn)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("VACUUM ANALYZE cadextract.extraction_jobs"))
-    print(f"seeded {args.jobs} jobs in {time.perf_counter() - t:.1f}s", flush=True)
+    print(
+        f"seeded {args.jobs} jobs in {time.perf_counter() - t:.1f}s; load average {os.getloadavg()}",
+        flush=True,
+    )
 
     from fastapi.testclient import TestClient
 
@@ -112,7 +116,18 @@ def main() -> int:
         "batches page": "/batches",
         "search (path substring)": "/search?q=part-0777777",
     }
-    times: dict[str, list[float]] = {k: [] for k in requests}
+    from cadextract.web.pages import dashboard_data
+
+    def select_one() -> None:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1")).all()
+
+    # not pages: how loaded the machine is (one round trip), and the dashboard's SQL alone
+    calls = {
+        "calibration: SELECT 1 round trip": select_one,
+        "dashboard SQL only": lambda: dashboard_data(engine),
+    }
+    times: dict[str, list[float]] = {k: [] for k in [*requests, *calls]}
     for name, path in requests.items():  # warm caches and plans once
         r = client.get(path)
         assert r.status_code == 200, (name, r.status_code, r.text[:200])
@@ -123,6 +138,10 @@ def main() -> int:
         for name, path in order:
             t = time.perf_counter()
             client.get(path)
+            times[name].append((time.perf_counter() - t) * 1000)
+        for name, fn in calls.items():
+            t = time.perf_counter()
+            fn()
             times[name].append((time.perf_counter() - t) * 1000)
     figures = {}
     for name, values in times.items():
@@ -137,7 +156,15 @@ def main() -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
-            json.dumps({"jobs": args.jobs, "rounds": args.rounds, "requests": figures}, indent=2)
+            json.dumps(
+                {
+                    "jobs": args.jobs,
+                    "rounds": args.rounds,
+                    "load_average": os.getloadavg(),
+                    "requests": figures,
+                },
+                indent=2,
+            )
         )
     engine.dispose()
     db.stop_embedded(home)
