@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -47,12 +48,19 @@ def make_tree(root: Path, n: int) -> list[Path]:
     return paths
 
 
+CPU: list[float] = []  # user + sys seconds of each timed command (the load-independent part)
+
+
 def timed(cmd: list[str], env: dict[str, str], shell: bool = False) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     r = subprocess.run(
         cmd if not shell else " ".join(cmd), env=env, cwd=REPO, shell=shell, capture_output=True, text=True
     )
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    print(f"  {elapsed:7.2f}s wall {CPU[-1]:6.2f}s cpu  {' '.join(cmd[2:4])}", flush=True)
     if r.returncode != 0:
         raise SystemExit(f"{cmd[:4]} failed ({r.returncode}): {r.stderr[-2000:]}")
     return elapsed
@@ -65,14 +73,20 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--submit-only",
+        action="store_true",
+        help="time `submit` instead of `run` (the run's submit phase, without working the jobs off)",
+    )
+    parser.add_argument("--reuse", type=Path, help="a work folder of an earlier run (its tree is reused)")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="cadextract-incr-"))
+    work = args.reuse or Path(tempfile.mkdtemp(prefix="cadextract-incr-"))
     work.chmod(0o755)
     tree, home = work / "tree", work / "home"
-    home.mkdir()
+    home.mkdir(exist_ok=True)
     home.chmod(0o755)
     t = time.perf_counter()
-    paths = make_tree(tree, args.files)
+    paths = sorted(tree.rglob("*.dxf"))[: args.files] if args.reuse else make_tree(tree, args.files)
     total = sum(p.stat().st_size for p in paths)
     print(
         f"tree: {args.files} files, {total / 1e6:.1f} MB, made in {time.perf_counter() - t:.1f}s", flush=True
@@ -83,7 +97,19 @@ def main() -> int:
     env = {**os.environ, "CADEXTRACT_DATABASE_URL": url, "CADEXTRACT_HOME": str(home)}
     py = [sys.executable, "-m", "cadextract"]
     run = [*py, "run", str(tree), "-r", "--format", "noop", "-q"]
+    if args.submit_only:
+        run = [*py, "submit", str(tree), "-r", "--format", "noop"]
 
+    first = timed(run, env)
+    print(f"first {run[3]} (hash + queue [+ work] {args.files} no-op jobs): {first:.1f}s", flush=True)
+    unchanged, changed = [], []
+    for i in range(args.rounds):
+        unchanged.append(timed(run, env))
+        for p in paths[i * 1000 : i * 1000 + 100]:
+            with p.open("ab") as fh:
+                fh.write(b"999\nchanged\n")
+        time.sleep(decide.RACY_NS / 1e9 + 0.5)
+        changed.append(timed(run, env))
     hash_cx, hash_sum = [], []
     for i in range(args.rounds):  # alternate which side goes first
         sides = [
@@ -95,27 +121,20 @@ def main() -> int:
         ]
         for name, cmd in sides if i % 2 == 0 else reversed(sides):
             (hash_cx if name == "cx" else hash_sum).append(timed(cmd, env, shell=name == "sum"))
-    first = timed(run, env)
-    print(f"first run (hash + queue + work {args.files} no-op jobs): {first:.1f}s", flush=True)
-    unchanged, changed = [], []
-    for i in range(args.rounds):
-        unchanged.append(timed(run, env))
-        for p in paths[i * 1000 : i * 1000 + 100]:
-            with p.open("ab") as fh:
-                fh.write(b"999\nchanged\n")
-        time.sleep(decide.RACY_NS / 1e9 + 0.5)
-        changed.append(timed(run, env))
     result = {
         "files": args.files,
         "megabytes": round(total / 1e6, 1),
         "hash_cadextract_s": round(statistics.median(hash_cx), 2),
         "hash_sha256sum_s": round(statistics.median(hash_sum), 2),
         "hash_ratio": round(statistics.median(hash_cx) / statistics.median(hash_sum), 2),
+        "command": run[3],
         "first_run_s": round(first, 1),
         "nightly_unchanged_s": round(statistics.median(unchanged), 2),
         "nightly_100_changed_s": round(statistics.median(changed), 2),
         "all_unchanged_s": [round(x, 2) for x in unchanged],
         "all_changed_s": [round(x, 2) for x in changed],
+        "cpu_s_per_command": [round(x, 2) for x in CPU],
+        "load_average": os.getloadavg(),
     }
     print(json.dumps(result, indent=2))
     if args.json:
