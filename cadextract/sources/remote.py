@@ -10,7 +10,7 @@ The format comes from the key's extension; a key without a known one has its fir
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cadextract import files
@@ -86,7 +86,10 @@ def list_objects(
     urls.check(url)
     fs, root = filesystem(url)
     try:
-        found, is_prefix = _list(fs, root, url, recursive)
+        found, is_prefix = _list(fs, root, url, recursive, forced_format)
+        # keys without a known extension: their first 64 KiB decide (after the listing,
+        # which may run inside fsspec's event loop, where a blocking read cannot)
+        found = [_sniffed(fs, o) if o.format is None and o.skip_reason is None else o for o in found]
     except urls.SourceError:
         raise
     except FileNotFoundError as exc:
@@ -99,24 +102,49 @@ def list_objects(
         ) from None
     except Exception as exc:  # botocore/aiohttp raise their own connection errors
         raise urls.StorageUnavailable(f"{urls.mask(url)}: cannot list: {_first(exc)}") from None
-    out = [_object(fs, name, info, root, forced_format) for name, info in sorted(found.items())]
-    return [o for o in out if o is not None], is_prefix
+    return sorted(found, key=lambda o: o.url), is_prefix
 
 
-def _list(fs: Any, root: str, url: str, recursive: bool) -> tuple[dict[str, dict[str, Any]], bool]:
+def _list(
+    fs: Any, root: str, url: str, recursive: bool, forced: str | None
+) -> tuple[list[RemoteObject], bool]:
     if not url.endswith("/"):
         info = fs.info(root)
         if info.get("type") != "directory":
-            return {root: info}, False
+            one = _object(fs, root, info, root, forced)
+            return ([one] if one else []), False
     if not recursive:
         raise urls.SourceError(
             f"{urls.mask(url)} is a prefix: add --recursive to submit the objects under it"
         )
-    found: dict[str, dict[str, Any]] = fs.find(root, detail=True)
-    if not found:
+    if hasattr(fs, "_iterdir"):  # s3fs: page by page, keeping only what a job needs
+        objects = _iter_s3(fs, root, forced)
+    else:
+        infos: dict[str, dict[str, Any]] = fs.find(root, detail=True)
+        objects = [o for name, info in infos.items() if (o := _object(fs, name, info, root, forced))]
+    if not objects:
         # S3 has no empty folders: an empty listing is nearly always a mistyped prefix
         raise urls.SourceError(f"{urls.mask(url)}: no objects under this prefix")
-    return found, True
+    return objects, True
+
+
+def _iter_s3(fs: Any, root: str, forced: str | None) -> list[RemoteObject]:
+    """ListObjectsV2 pages turned into small records as they come (a million keys fit)."""
+    from fsspec.asyn import sync
+
+    bucket, _, prefix = root.partition("/")
+    prefix = prefix.rstrip("/") + "/" if prefix else ""
+
+    async def collect() -> list[RemoteObject]:
+        out: list[RemoteObject] = []
+        async for info in fs._iterdir(bucket, delimiter="", prefix=prefix):
+            found = _object(fs, info["name"], info, root, forced)
+            if found is not None:
+                out.append(found)
+        return out
+
+    result: list[RemoteObject] = sync(fs.loop, collect)
+    return result
 
 
 def _object(fs: Any, name: str, info: dict[str, Any], root: str, forced: str | None) -> RemoteObject | None:
@@ -131,21 +159,18 @@ def _object(fs: Any, name: str, info: dict[str, Any], root: str, forced: str | N
     if size == 0:
         return RemoteObject(url, 0, etag, version, None, "empty file (0 bytes)")
     fmt = forced or files.EXTENSIONS.get(posixpath.splitext(name)[1].lower())
-    if fmt is None:
-        fmt = _sniff(fs, name)
-    if fmt is None:
-        return RemoteObject(
-            url, size, etag, version, None, "unsupported file type (not PDF, DXF, IFC or STEP)"
-        )
     return RemoteObject(url, size, etag, version, fmt)
 
 
-def _sniff(fs: Any, name: str) -> str | None:
+def _sniffed(fs: Any, o: RemoteObject) -> RemoteObject:
     try:
-        head: bytes = fs.cat_file(name, start=0, end=64 * 1024)
+        head: bytes = fs.cat_file(o.url, start=0, end=64 * 1024)
+        fmt = files.detect_bytes(head)
     except Exception:
-        return None
-    return files.detect_bytes(head)
+        fmt = None
+    if fmt is None:
+        return replace(o, skip_reason="unsupported file type (not PDF, DXF, IFC or STEP)")
+    return replace(o, format=fmt)
 
 
 def _first(exc: BaseException) -> str:

@@ -191,3 +191,21 @@ def test_many_keys_dry_run_lists_every_page_and_queues_nothing(
     rows = json.loads(r.stdout)
     assert len(rows) == n and all(row["queued"] for row in rows)
     assert jobs(db) == []
+
+
+def test_unreachable_storage_at_work_is_transient_and_retried(
+    db: Engine, s3: Any, bucket: str, s3_env: dict[str, str]
+) -> None:
+    s3.put_object(Bucket=bucket, Key="t/a.dxf", Body=DXF)
+    r = run_cli("submit", "-r", f"s3://{bucket}/t/")
+    assert r.returncode == 0, r.stderr
+    down = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}", "CADEXTRACT_BACKOFF_BASE": "0.5"}
+    r = run_cli("work", "--until-empty", "-q", env=down)
+    assert r.returncode == 0, r.stderr
+    [row] = jobs(db)
+    assert row.status == "pending" and row.attempts == 1  # scheduled for a retry, not failed
+    assert row.last_error_type == "FileUnreadable" and f"s3://{bucket}/t/a.dxf" in row.last_error_message
+    r = run_cli("work", "--until-empty", "-q")  # the storage is back
+    assert r.returncode == 0, r.stderr
+    [row] = jobs(db)
+    assert row.status == "completed" and row.attempts == 2
