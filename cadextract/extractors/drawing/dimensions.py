@@ -20,8 +20,11 @@ DIAMETER_SIGNS = "Ø⌀∅"
 #: two stacked plain numbers are upper/lower limits only when within this fraction of each other
 LIMIT_BAND = 0.05
 
+CHAMFER = re.compile(
+    rf"(?<![\w.,])(?P<value>{_N})\s*[xX×]\s*45\s*°|(?<![\w.,])45\s*°\s*[xX×]\s*(?P<value2>{_N})"
+)
 DIMENSION = re.compile(
-    rf"(?:(?P<count>\d+)\s*[xX×]\s*(?=[Ø⌀∅RM\d.,]))?"
+    rf"(?<![\w.,])(?:(?P<count>\d+)\s*[xX×]\s*(?=[Ø⌀∅RM\d.,]))?"
     rf"(?P<prefix>S[Ø⌀∅]|[Ø⌀∅]|%%[cC]|S?R(?=\s?\d)|M(?=\d))?\s*"
     rf"(?P<value>{_N})"
     rf"(?:-(?P<hi>{_N})(?![\d.,]))?"
@@ -134,6 +137,21 @@ def parse_run(run: Run, attachments: dict[int, Attachment], page: int, basic: bo
         spans.append((len(text), len(text) + len(t.text), t))
         text += t.text
     out: list[Dimension] = []
+    for m in CHAMFER.finditer(text):
+        value = num(m.group("value") or m.group("value2"))
+        covered = [t for a, b, t in spans if a < m.end() and b > m.start()]
+        out.append(
+            Dimension(
+                kind="chamfer",
+                nominal=value,
+                text=m.group(0),
+                page=page,
+                bbox=union([t.bbox for t in covered]),
+                basic=basic,
+                angle=run.angle,
+            )
+        )
+        text = text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
     for m in DIMENSION.finditer(text):
         if not m.group("value"):
             continue

@@ -12,6 +12,10 @@ from cadextract.extractors.drawing.model import BBox, Curve, Segment, TextItem
 from cadextract.extractors.drawing.runs import to_uv
 
 _T = TypeVar("_T")
+#: a box edge belongs to the text inside when it is at most this far (× text size) from it
+BOX_REACH = 1.5
+#: … and a side at most this far (values sit left-aligned in wider frame cells)
+SIDE_REACH = 2.5
 
 #: Ø drawn as a circle of this size range (× neighbouring text size) crossed by one stroke
 DIAMETER_CIRCLE = (0.45, 0.95)
@@ -32,7 +36,9 @@ def _ends(s: Segment) -> tuple[tuple[float, float], tuple[float, float]]:
 def _nearest_text(items: list[TextItem], x: float, y: float, reach: float) -> TextItem | None:
     best, best_d = None, reach
     for it in items:
-        cx, cy = it.center
+        cx, cy = (it.x0 + it.x1) / 2, (it.y0 + it.y1) / 2
+        if abs(cx - x) > reach or abs(cy - y) > reach:
+            continue
         d = math.hypot(cx - x, cy - y)
         if d < best_d:
             best, best_d = it, d
@@ -145,22 +151,19 @@ class Box:
 def box_around(u0: float, u1: float, v: float, size: float, segs: list[FrameSeg]) -> Box | None:
     """The closed box drawn tightly around text spanning [u0, u1] at band v, or None."""
     tol = 0.15 * size
+    reach = BOX_REACH * size
     tops = [
-        s.at
-        for s in segs
-        if s.along_u and v < s.at <= v + 1.1 * size and s.lo <= u0 + tol and s.hi >= u1 - tol
+        s.at for s in segs if s.along_u and v < s.at <= v + reach and s.lo <= u0 + tol and s.hi >= u1 - tol
     ]
     bots = [
-        s.at
-        for s in segs
-        if s.along_u and v - 1.1 * size <= s.at < v and s.lo <= u0 + tol and s.hi >= u1 - tol
+        s.at for s in segs if s.along_u and v - reach <= s.at < v and s.lo <= u0 + tol and s.hi >= u1 - tol
     ]
     if not tops or not bots:
         return None
     top, bot = min(tops), max(bots)
     sides = [s for s in segs if not s.along_u and s.lo <= bot + tol and s.hi >= top - tol]
-    lefts = [s.at for s in sides if u0 - 1.5 * size <= s.at <= u0 + tol]
-    rights = [s.at for s in sides if u1 - tol <= s.at <= u1 + 1.5 * size]
+    lefts = [s.at for s in sides if u0 - SIDE_REACH * size <= s.at <= u0 + tol]
+    rights = [s.at for s in sides if u1 - tol <= s.at <= u1 + SIDE_REACH * size]
     if not lefts or not rights:
         return None
     return Box(max(lefts), min(rights), bot, top)

@@ -7,6 +7,7 @@ else changes. Field names are the keys of the English entry.
 
 from __future__ import annotations
 
+import functools
 import re
 
 TITLE_LABELS: dict[str, dict[str, list[str]]] = {
@@ -111,6 +112,7 @@ BOM_PHRASES = _phrases(BOM_HEADERS)
 OTHER_PHRASES = sorted({norm(p) for p in OTHER_LABELS}, key=len, reverse=True)
 
 
+@functools.lru_cache(maxsize=4096)
 def match_label(text: str) -> tuple[str, str, str] | None:
     """(field, label as printed, rest) when ``text`` begins with a title-block label."""
     n = norm(text)
@@ -127,6 +129,7 @@ def match_label(text: str) -> tuple[str, str, str] | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def is_other_label(text: str) -> bool:
     n = norm(text)
     return any(n == p or n.startswith(p + " ") for p in OTHER_PHRASES)

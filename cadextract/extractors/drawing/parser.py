@@ -102,6 +102,8 @@ def parse_sheet(sheet: Sheet) -> Annotations:
             dim.unit = unit
             out.dimensions.append(dim)
     for i, r in enumerate(outside):
+        if any(rx.search(r.text) for _, rx in NOTE_RULES):
+            continue  # a note's numbers (ISO 2768, "break edges 0.5") are no dimensions
         for dim in D.parse_run(r, attachments, sheet.page, i in basic):
             if dim.nominal is None:
                 continue

@@ -107,8 +107,14 @@ def build_runs(items: list[TextItem]) -> list[Run]:
             glyphs.append(Glyph(item, u, v, item.extent() / 2))
         glyphs.sort(key=lambda g: g.u)
         open_runs: list[list[Glyph]] = []
+        done: list[list[Glyph]] = []
         for g in glyphs:
             size = g.item.size
+            # glyphs come in u order: a run ending far behind this glyph can never grow again
+            reach = g.u - g.half - RUN_GAP * 2 * size
+            if len(open_runs) > 8:
+                done += [c for c in open_runs if c[-1].u + c[-1].half < reach]
+                open_runs = [c for c in open_runs if c[-1].u + c[-1].half >= reach]
             best: list[Glyph] | None = None
             best_gap = math.inf
             for cur in open_runs:
@@ -122,7 +128,7 @@ def build_runs(items: list[TextItem]) -> list[Run]:
                 open_runs.append([g])
             else:
                 best.append(g)
-        for cur in open_runs:
+        for cur in done + open_runs:
             runs.append(_make_run(cur, angle))
     runs.sort(key=lambda r: (round(r.bbox[1]), r.bbox[0]))
     for i, run in enumerate(runs):
