@@ -56,7 +56,8 @@ def quality() -> None:
         tb, empty = s["title_block"], s["title_absent"]
         return (
             f"| {name} | {cell(s['dim_detect'])} | {cell(s['dim_full'])} | {cell(s['gdt'])}"
-            f" | {cell(s['datums'])} | {cell(s['surface'])} | {tb.matched}/{tb.labelled} | {empty.matched}/{empty.labelled} |"
+            f" | {cell(s['datums'])} | {cell(s['surface'])}"
+            f" | {tb.matched}/{tb.labelled} | {empty.matched}/{empty.labelled} |"
         )
 
     for name, s in rows:
