@@ -144,7 +144,7 @@ class DatumRef:
 class FeatureControlFrame:
     characteristic: str | None
     tolerance: float | None
-    page: int
+    page: int | None
     bbox: BBox | None
     text: str
     diameter: bool = False
