@@ -163,9 +163,8 @@ def parse_run(run: Run, attachments: dict[int, Attachment], page: int, basic: bo
             _apply(dim, att)
             covered += [att.upper, att.lower]
         dim.bbox = union([t.bbox for t in covered])
-        dim.text = (
-            m.group(0).strip() if att is None else f"{m.group(0).strip()} {att.upper.text}/{att.lower.text}"
-        )
+        base = re.sub(r"([Ø⌀∅])\s+", r"\1", m.group(0).strip())  # a drawn Ø sits a little apart
+        dim.text = base if att is None else f"{base} {att.upper.text}/{att.lower.text}"
         out.append(dim)
     return out
 

@@ -16,7 +16,7 @@ def _tol(d: Mapping[str, Any]) -> str | None:
     if d.get("tolerance") is not None:
         return f"±{d['tolerance']:g}"
     if d.get("upper") is not None or d.get("lower") is not None:
-        return f"{d.get('upper') or 0:+g} / {d.get('lower') or 0:+g}"
+        return " / ".join(f"{v:+g}" if v else "0" for v in (d.get("upper"), d.get("lower")))
     return d.get("limit")
 
 
