@@ -11,7 +11,6 @@ round (the machine is shared and noisy); it reports the median and max per side.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -23,15 +22,15 @@ sys.path.insert(0, str(REPO))
 from tests.extractors.drawing_labels import Score, load_labels, score_sheet, total  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus"
-#: the timing child: reads a path per line, answers the seconds one extract() took
+#: the timing child: reads a path per line, answers the seconds one extract() took and the pages
 CHILD = """
 import sys, time
 from pathlib import Path
 from cadextract.extractors.pdf import extract
 for line in sys.stdin:
     t = time.perf_counter()
-    extract(Path(line.strip()), {}, lambda *a: None)
-    print(time.perf_counter() - t, flush=True)
+    payload = extract(Path(line.strip()), {}, lambda *a: None)
+    print(time.perf_counter() - t, payload["page_count"], flush=True)
 """
 
 
@@ -67,51 +66,48 @@ def quality() -> None:
 
 
 def timing(baseline: Path, rounds: int) -> None:
-    sheets = [str(CORPUS / label["file"]) for label in load_labels()]
+    """Seconds per page: the labelled sheets one by one, then every readable corpus PDF."""
+    labelled = [str(CORPUS / label["file"]) for label in load_labels()]
+    others = sorted(
+        str(p) for p in (CORPUS / "pdf").iterdir() if p.suffix.lower() == ".pdf" and str(p) not in labelled
+    )
+    files = labelled + others
     sides = {
-        "before": subprocess.Popen(
-            [sys.executable, "-c", CHILD],
-            cwd=baseline,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        ),
-        "after": subprocess.Popen(
-            [sys.executable, "-c", CHILD], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        ),
+        side: subprocess.Popen(
+            [sys.executable, "-c", CHILD], cwd=tree, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        for side, tree in (("before", baseline), ("after", REPO))
     }
-    times: dict[str, dict[str, list[float]]] = {k: {s: [] for s in sheets} for k in sides}
+    times: dict[str, dict[str, list[float]]] = {k: {f: [] for f in files} for k in sides}
     for r in range(rounds + 1):  # round 0 warms both processes up (imports, caches)
         order = list(sides) if r % 2 else list(reversed(sides))
-        for sheet in sheets:
+        for f in files:
             for side in order:
                 proc = sides[side]
                 assert proc.stdin and proc.stdout
-                proc.stdin.write(sheet + "\n")
+                proc.stdin.write(f + "\n")
                 proc.stdin.flush()
-                seconds = float(proc.stdout.readline())
+                seconds, pages = proc.stdout.readline().split()
                 if r:
-                    times[side][sheet].append(seconds)
+                    times[side][f].append(float(seconds) / max(1, int(pages)))
     for proc in sides.values():
         assert proc.stdin
         proc.stdin.close()
         proc.wait()
-    print("| sheet | before median (s) | after median (s) | ratio |")
+    print(f"\nseconds per page, median of {rounds} alternating rounds")
+    print("| file | before | after | ratio |")
     print("|---|---|---|---|")
-    for sheet in sheets:
-        b, a = statistics.median(times["before"][sheet]), statistics.median(times["after"][sheet])
-        print(f"| {Path(sheet).name} | {b:.3f} | {a:.3f} | {a / b:.2f}× |")
-    per = {side: statistics.median([statistics.median(v) for v in times[side].values()]) for side in sides}
-    top = {side: max(x for v in times[side].values() for x in v) for side in sides}
-    print(
-        f"| **median of sheets** | {per['before']:.3f} | {per['after']:.3f}"
-        f" | {per['after'] / per['before']:.2f}× |"
-    )
-    print(
-        f"| **max (any run)** | {top['before']:.3f} | {top['after']:.3f}"
-        f" | {top['after'] / top['before']:.2f}× |"
-    )
-    print(json.dumps({"rounds": rounds}))
+    med = {side: {f: statistics.median(v) for f, v in times[side].items()} for side in sides}
+    for f in files:
+        b, a = med["before"][f], med["after"][f]
+        print(f"| {Path(f).name} | {b:.3f} | {a:.3f} | {a / b:.2f}× |")
+    for name, group in (("labelled drawing sheets", labelled), ("all corpus PDFs", files)):
+        mb = statistics.median(med["before"][f] for f in group)
+        ma = statistics.median(med["after"][f] for f in group)
+        xb = max(med["before"][f] for f in group)
+        xa = max(med["after"][f] for f in group)
+        print(f"| **{name}: median** | {mb:.3f} | {ma:.3f} | {ma / mb:.2f}× |")
+        print(f"| **{name}: max** | {xb:.3f} | {xa:.3f} | {xa / xb:.2f}× |")
 
 
 def main() -> None:

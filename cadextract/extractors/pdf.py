@@ -482,9 +482,14 @@ def _page(
                 "rows": [[None if cell is None else str(cell) for cell in row] for row in rows],
             }
         )
-    annotations = (
-        parse_sheet(page_sheet(page, number, [t["rows"] for t in tables])) if chars else Annotations()
-    )
+    annotations = Annotations()
+    if chars:
+        try:
+            annotations = parse_sheet(page_sheet(page, number, [t["rows"] for t in tables]))
+        except Exception as exc:  # the page's text and tables stand on their own: never lose them
+            warnings.append(
+                f"page {number}: drawing annotations could not be read ({type(exc).__name__}: {exc})"
+            )
     text_chars = len(text)
     if text_chars > max_text:
         warnings.append(f"page {number}: text truncated to {max_text} of {text_chars} characters")

@@ -7,6 +7,7 @@ labels, a German title block (people table, overflowing value, empty fields abse
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -142,3 +143,20 @@ def test_parser_reads_ocr_words() -> None:
 def test_empty_sheet() -> None:
     notes = parse_sheet(Sheet([], 100, 100))
     assert notes.to_dict()["dimensions"] == [] and notes.title_block == {}
+
+
+def test_parser_failure_keeps_the_page(drawn: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in the annotation parser costs the annotations of that page, never the page itself."""
+    import cadextract.extractors.pdf as pdf
+
+    def broken(sheet: Sheet) -> None:
+        raise ValueError("boom")
+
+    path = tmp_path / "annotated.pdf"
+    make_drawing_pdf(path)
+    monkeypatch.setattr(pdf, "parse_sheet", broken)
+    p, _ = common.run_extractor(EXTRACTOR, path)
+    assert p["pages"][0]["text_chars"] > 0 and "error" not in p["pages"][0]
+    assert p["dimensions"] == [] and any(
+        "annotations could not be read (ValueError: boom)" in w for w in p["warnings"]
+    )
