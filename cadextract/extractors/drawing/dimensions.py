@@ -75,19 +75,26 @@ def _stackable(a: Token, b: Token) -> str | None:
 def pair_stacks(tokens: list[Token]) -> list[Attachment]:
     """Pairs of tokens stacked one over the other (deviations, fits, limits) at one angle."""
     cands: list[tuple[float, Token, Token, str]] = []
-    for a in tokens:
-        for b in tokens:
-            if a is b or a.run == b.run or abs(a.angle - b.angle) > 3:
-                continue
-            size = max(a.size, b.size)
-            dv = a.v - b.v
-            if not 0.6 * size <= dv <= 1.6 * size or not 0.7 <= a.size / b.size <= 1.4:
-                continue
-            if abs(a.u0 - b.u0) > 0.6 * size and abs(a.u1 - b.u1) > 0.6 * size:
-                continue
-            kind = _stackable(a, b)
-            if kind:
-                cands.append((abs(dv / size - 1.0), a, b, kind))
+    # only numbers, signed numbers and fit codes stack; the lower token is looked up by its band
+    stackable = [t for t in tokens if NUMBER.match(t.text) or SIGNED.match(t.text) or FIT.match(t.text)]
+    bands: dict[tuple[int, int], list[Token]] = {}
+    for t in stackable:
+        bands.setdefault((round(t.angle), int(t.v // 4)), []).append(t)
+    for a in stackable:
+        lowest, highest = int((a.v - 1.6 * 1.4 * a.size) // 4), int((a.v - 0.6 * 0.7 * a.size) // 4)
+        for key in range(lowest, highest + 1):
+            for b in bands.get((round(a.angle), key), ()):
+                if a is b or a.run == b.run or abs(a.angle - b.angle) > 3:
+                    continue
+                size = max(a.size, b.size)
+                dv = a.v - b.v
+                if not 0.6 * size <= dv <= 1.6 * size or not 0.7 <= a.size / b.size <= 1.4:
+                    continue
+                if abs(a.u0 - b.u0) > 0.6 * size and abs(a.u1 - b.u1) > 0.6 * size:
+                    continue
+                kind = _stackable(a, b)
+                if kind:
+                    cands.append((abs(dv / size - 1.0), a, b, kind))
     cands.sort(key=lambda c: c[0])
     taken: set[int] = set()
     out: list[Attachment] = []

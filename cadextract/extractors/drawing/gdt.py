@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 
-from cadextract.extractors.drawing.geometry import Box, FrameSeg, frame_segments
+from cadextract.extractors.drawing.geometry import Box, SegIndex, frame_index
 from cadextract.extractors.drawing.model import Curve, DatumRef, Segment
 from cadextract.extractors.drawing.runs import to_uv
 
@@ -151,8 +151,8 @@ def read_datums(texts: list[str]) -> list[DatumRef]:
     return out
 
 
-def segments_for(angle: float, cache: dict[int, list[FrameSeg]], segments: list[Segment]) -> list[FrameSeg]:
+def segments_for(angle: float, cache: dict[int, SegIndex], segments: list[Segment]) -> SegIndex:
     key = round(angle) % 360
     if key not in cache:
-        cache[key] = frame_segments(segments, angle)
+        cache[key] = frame_index(segments, angle)
     return cache[key]

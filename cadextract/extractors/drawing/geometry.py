@@ -3,6 +3,7 @@ text (basic dimensions, datum labels, feature control frame cells) and ruled cel
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from dataclasses import dataclass
@@ -125,6 +126,30 @@ class FrameSeg:
     hi: float
 
 
+@dataclass
+class SegIndex:
+    """Frame segments of one angle, the edges along u and the sides along v each sorted by position."""
+
+    all: list[FrameSeg]
+    edges: list[FrameSeg]
+    edge_at: list[float]
+    sides: list[FrameSeg]
+    side_at: list[float]
+
+    def edges_between(self, lo: float, hi: float) -> list[FrameSeg]:
+        return self.edges[bisect.bisect_left(self.edge_at, lo) : bisect.bisect_right(self.edge_at, hi)]
+
+    def sides_between(self, lo: float, hi: float) -> list[FrameSeg]:
+        return self.sides[bisect.bisect_left(self.side_at, lo) : bisect.bisect_right(self.side_at, hi)]
+
+
+def frame_index(segments: list[Segment], angle: float) -> SegIndex:
+    segs = frame_segments(segments, angle)
+    edges = sorted((s for s in segs if s.along_u), key=lambda s: s.at)
+    sides = sorted((s for s in segs if not s.along_u), key=lambda s: s.at)
+    return SegIndex(segs, edges, [s.at for s in edges], sides, [s.at for s in sides])
+
+
 def frame_segments(segments: list[Segment], angle: float, tol_deg: float = 3.0) -> list[FrameSeg]:
     """The segments parallel or perpendicular to ``angle``, in that frame."""
     out: list[FrameSeg] = []
@@ -148,22 +173,23 @@ class Box:
     v1: float  # top
 
 
-def box_around(u0: float, u1: float, v: float, size: float, segs: list[FrameSeg]) -> Box | None:
+def box_around(u0: float, u1: float, v: float, size: float, index: SegIndex) -> Box | None:
     """The closed box drawn tightly around text spanning [u0, u1] at band v, or None."""
     tol = 0.15 * size
     reach = BOX_REACH * size
-    tops = [
-        s.at for s in segs if s.along_u and v < s.at <= v + reach and s.lo <= u0 + tol and s.hi >= u1 - tol
-    ]
-    bots = [
-        s.at for s in segs if s.along_u and v - reach <= s.at < v and s.lo <= u0 + tol and s.hi >= u1 - tol
-    ]
+    near = [s for s in index.edges_between(v - reach, v + reach) if s.lo <= u0 + tol and s.hi >= u1 - tol]
+    tops = [s.at for s in near if s.at > v]
+    bots = [s.at for s in near if s.at < v]
     if not tops or not bots:
         return None
     top, bot = min(tops), max(bots)
-    sides = [s for s in segs if not s.along_u and s.lo <= bot + tol and s.hi >= top - tol]
-    lefts = [s.at for s in sides if u0 - SIDE_REACH * size <= s.at <= u0 + tol]
-    rights = [s.at for s in sides if u1 - tol <= s.at <= u1 + SIDE_REACH * size]
+    sides = [
+        s
+        for s in index.sides_between(u0 - SIDE_REACH * size, u1 + SIDE_REACH * size)
+        if s.lo <= bot + tol and s.hi >= top - tol
+    ]
+    lefts = [s.at for s in sides if s.at <= u0 + tol]
+    rights = [s.at for s in sides if s.at >= u1 - tol]
     if not lefts or not rights:
         return None
     return Box(max(lefts), min(rights), bot, top)

@@ -9,8 +9,8 @@ from cadextract.extractors.drawing import gdt as G
 from cadextract.extractors.drawing.bom import bom_from_tables
 from cadextract.extractors.drawing.geometry import (
     Box,
-    FrameSeg,
     Grid,
+    SegIndex,
     box_around,
     drawn_symbols,
     row_of_cells,
@@ -63,7 +63,7 @@ def parse_sheet(sheet: Sheet) -> Annotations:
             out.surface_finish.append(SurfaceFinish(m.group("p"), v, m.group(0), sheet.page, r.bbox))
             for t in r.tokens:
                 t.used = True
-    cache: dict[int, list[FrameSeg]] = {}
+    cache: dict[int, SegIndex] = {}
     basic: set[int] = set()
     framed: list[tuple[float, list[Box]]] = []
     for i, r in enumerate(outside):
@@ -73,7 +73,7 @@ def parse_sheet(sheet: Sheet) -> Annotations:
         box = box_around(r.u0, r.u1, r.v, r.size, segs)
         if box is None:
             continue
-        cells = row_of_cells(box, r.size, segs)
+        cells = row_of_cells(box, r.size, segs.all)
         if len(cells) >= 2:
             if not any(abs(a - r.angle) < 3 and _same_row(cells, c) for a, c in framed):
                 framed.append((r.angle, cells))

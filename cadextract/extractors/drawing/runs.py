@@ -18,6 +18,8 @@ RUN_GAP = 1.0
 SPACE_GAP = 0.2
 #: glyph centres further apart than this (× size) across the reading direction are other lines
 LINE_BAND = 0.3
+#: width (page units) of the bands runs are indexed by while they are built
+BAND_BUCKET = 3.0
 #: angles closer than this (degrees) are one reading direction
 ANGLE_TOL = 3.0
 
@@ -106,29 +108,41 @@ def build_runs(items: list[TextItem]) -> list[Run]:
             u, v = to_uv(*item.center, angle)
             glyphs.append(Glyph(item, u, v, item.extent() / 2))
         glyphs.sort(key=lambda g: g.u)
-        open_runs: list[list[Glyph]] = []
-        done: list[list[Glyph]] = []
+        # runs indexed by the band (v) of their last glyph: a glyph only looks at runs near its band
+        found: list[list[Glyph]] = []
+        bands: dict[int, list[int]] = {}
+        top_size = max(g.item.size for g in glyphs)
+        reach = int(LINE_BAND * top_size // BAND_BUCKET) + 1
         for g in glyphs:
             size = g.item.size
-            # glyphs come in u order: a run ending far behind this glyph can never grow again
-            reach = g.u - g.half - RUN_GAP * 2 * size
-            if len(open_runs) > 8:
-                done += [c for c in open_runs if c[-1].u + c[-1].half < reach]
-                open_runs = [c for c in open_runs if c[-1].u + c[-1].half >= reach]
-            best: list[Glyph] | None = None
+            key = int(g.v // BAND_BUCKET)
+            best = -1
             best_gap = math.inf
-            for cur in open_runs:
-                last = cur[-1]
-                if abs(last.v - g.v) > LINE_BAND * max(size, last.item.size):
+            horizon = g.u - g.half - RUN_GAP * top_size  # a run ending before this cannot grow again
+            for k in range(key - reach, key + reach + 1):
+                live = bands.get(k)
+                if not live:
                     continue
-                gap = (g.u - g.half) - (last.u + last.half)
-                if -0.5 * size <= gap <= RUN_GAP * max(size, last.item.size) and gap < best_gap:
-                    best, best_gap = cur, gap
-            if best is None:
-                open_runs.append([g])
+                if len(live) > 8:
+                    live[:] = [i for i in live if found[i][-1].u + found[i][-1].half >= horizon]
+                for idx in live:
+                    last = found[idx][-1]
+                    if abs(last.v - g.v) > LINE_BAND * max(size, last.item.size):
+                        continue
+                    gap = (g.u - g.half) - (last.u + last.half)
+                    if -0.5 * size <= gap <= RUN_GAP * max(size, last.item.size) and gap < best_gap:
+                        best, best_gap = idx, gap
+            if best < 0:
+                found.append([g])
+                bands.setdefault(key, []).append(len(found) - 1)
             else:
-                best.append(g)
-        for cur in done + open_runs:
+                old = int(found[best][-1].v // BAND_BUCKET)
+                found[best].append(g)
+                if old != key:
+                    if best in bands.get(old, ()):
+                        bands[old].remove(best)
+                    bands.setdefault(key, []).append(best)
+        for cur in found:
             runs.append(_make_run(cur, angle))
     runs.sort(key=lambda r: (round(r.bbox[1]), r.bbox[0]))
     for i, run in enumerate(runs):
