@@ -507,6 +507,7 @@ def _page(
         "image_count": len(page.images),
         "table_count": len(tables),
         "paper_size": paper_size(float(page.width), float(page.height)),
+        "drawing_sheet": annotations.drawing,
         "dimension_count": len(annotations.dimensions),
         "gdt_count": len(annotations.gdt),
     }

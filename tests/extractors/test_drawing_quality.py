@@ -85,3 +85,22 @@ def test_scoring_counts_a_wrong_value() -> None:
     assert s["dim_full"].recall < 1.0 and s["dim_detect"].recall == 1.0
     assert s["gdt"].recall == 0.0
     assert s["title_absent"].recall < 1.0
+
+
+NOT_DRAWINGS = (
+    sorted(
+        p.name
+        for p in (CORPUS / "pdf").glob("*")
+        if p.suffix.lower() == ".pdf" and not p.name.startswith("edocr")
+    )
+    if (CORPUS / "pdf").is_dir()
+    else []
+)
+
+
+@pytest.mark.parametrize("name", NOT_DRAWINGS)
+def test_reports_and_tables_are_not_drawings(name: str) -> None:
+    """The corpus's other PDFs (reports, forms, tables, scans) yield no dimensions: precision off drawings."""
+    payload = extract(CORPUS / "pdf" / name, {}, lambda *_: None)
+    assert not any(p.get("drawing_sheet") for p in payload["pages"])
+    assert payload["annotation_counts"]["dimensions"] == 0 and payload["gdt"] == []

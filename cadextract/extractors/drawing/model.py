@@ -238,6 +238,8 @@ class Annotations:
     notes: list[Note] = field(default_factory=list)
     title_block: dict[str, TitleField] = field(default_factory=dict)
     bom: list[BomItem] = field(default_factory=list)
+    #: the page reads as a drawing (a title block, or dimension marks); else no dimensions are read
+    drawing: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {

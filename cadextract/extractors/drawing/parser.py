@@ -26,6 +26,10 @@ from cadextract.extractors.drawing.model import (
 from cadextract.extractors.drawing.runs import Run, Token, build_runs, to_uv
 from cadextract.extractors.drawing.titleblock import find_title_block
 
+#: a page without a title block is a drawing when at least this many runs carry dimension marks…
+DRAWING_MIN_MARKS = 2
+#: … and they are at least this share of the runs with digits
+DRAWING_MARK_SHARE = 0.1
 #: runs this short near the page edge are zone markers of the border (A–F, 1–8)
 MARGIN_FRACTION = 0.06
 SURFACE = re.compile(r"\b(?P<p>R[azqtp]|Rmax|Rsm)\s*(?P<v>\d+(?:[.,]\d+)?)\b")
@@ -57,6 +61,10 @@ def parse_sheet(sheet: Sheet) -> Annotations:
     outside = [r for r in runs if not block.contains(*r.start) and not _margin(r, sheet)]
     out.notes = _notes(block.cell_texts + [r.text for r in outside], sheet.page)
     unit = _unit(out.notes)
+    out.bom = bom_from_tables(sheet.tables, sheet.page)
+    out.drawing = block.region is not None or _looks_drawn(outside)
+    if not out.drawing:
+        return out  # a report or a table, not a drawing: its numbers are no dimensions
     for r in outside:
         for m in SURFACE.finditer(r.text):
             v = D.num(m.group("v"))
@@ -111,8 +119,18 @@ def parse_sheet(sheet: Sheet) -> Annotations:
                 dim.unit = unit
             out.dimensions.append(dim)
     out.dimensions.sort(key=lambda d: (d.bbox[1], d.bbox[0]) if d.bbox else (0.0, 0.0))
-    out.bom = bom_from_tables(sheet.tables, sheet.page)
     return out
+
+
+#: text only a drawing's dimensions carry: Ø, ±, °, R5, M8, a deviation
+DRAWING_MARKS = re.compile(r"[Ø⌀∅±°↧]|(?<![A-Za-z])(?:R|M)\d|(?<![\w.,])[+\-−]\d+[.,]\d+\b")
+
+
+def _looks_drawn(runs: list[Run]) -> bool:
+    """Without a title block: do the page's numbers read like dimensions rather than a report's?"""
+    marked = sum(1 for r in runs if DRAWING_MARKS.search(r.text))
+    numeric = sum(1 for r in runs if any(c.isdigit() for c in r.text))
+    return marked >= DRAWING_MIN_MARKS and marked >= DRAWING_MARK_SHARE * numeric
 
 
 def _index(runs: list[Run], tok: Token) -> int:
