@@ -23,7 +23,7 @@ from cadextract.extractors.drawing.model import (
     Sheet,
     SurfaceFinish,
 )
-from cadextract.extractors.drawing.runs import Run, Token, build_runs, to_uv
+from cadextract.extractors.drawing.runs import Run, Token, build_runs, frame, to_uv
 from cadextract.extractors.drawing.titleblock import find_title_block
 
 #: a page without a title block is a drawing when at least this many runs carry dimension marks…
@@ -186,11 +186,8 @@ def _frame(angle: float, cells: list[Box], runs: list[Run], sheet: Sheet) -> Fea
 
 
 def _page_box(uv: list[tuple[float, float]], angle: float) -> tuple[float, float, float, float]:
-    import math
-
-    a = math.radians(angle)
-    d = (math.cos(a), -math.sin(a))
-    n = (-math.sin(a), -math.cos(a))
+    """The page box around points given in the reading frame of ``angle``."""
+    d, n = frame(angle)
     pts = [(u * d[0] + v * n[0], u * d[1] + v * n[1]) for u, v in uv]
     return min(p[0] for p in pts), min(p[1] for p in pts), max(p[0] for p in pts), max(p[1] for p in pts)
 

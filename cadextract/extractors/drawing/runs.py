@@ -112,13 +112,14 @@ def build_runs(items: list[TextItem]) -> list[Run]:
         found: list[list[Glyph]] = []
         bands: dict[int, list[int]] = {}
         top_size = max(g.item.size for g in glyphs)
-        reach = int(LINE_BAND * top_size // BAND_BUCKET) + 1
         for g in glyphs:
             size = g.item.size
             key = int(g.v // BAND_BUCKET)
             best = -1
             best_gap = math.inf
             horizon = g.u - g.half - RUN_GAP * top_size  # a run ending before this cannot grow again
+            # runs of glyphs up to twice this one's size are within reach of its band
+            reach = int(LINE_BAND * 2 * size // BAND_BUCKET) + 1
             for k in range(key - reach, key + reach + 1):
                 live = bands.get(k)
                 if not live:
