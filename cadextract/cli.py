@@ -32,7 +32,6 @@ from sqlalchemy.exc import DBAPIError
 from cadextract import __version__, db, files, queue, views, worker
 from cadextract.config import ConfigError, Settings
 from cadextract.extractors import registry
-from cadextract.extractors.drawing import report as drawing_report
 
 OK = 0
 JOBS_FAILED = 1
@@ -621,6 +620,8 @@ def result(
         rows = list(extractor.rows(document.get("payload", {})))
         if rows:
             out.print(views.rows_table(rows, title="details"))
+    from cadextract.extractors.drawing import report as drawing_report  # only `result` needs it
+
     for title, section in drawing_report.sections(document["format"], document.get("payload", {})):
         out.print(views.rows_table(section, title=title))
     if document.get("warnings"):
