@@ -806,6 +806,11 @@ def result(
             limit=None if show_all else limit,
         )
     )
+    from cadextract.extractors.drawing import report as drawing_report  # only `result` needs it
+
+    # what a person reads on the sheet: dimensions, frames, title block, parts list
+    for title, section in drawing_report.sections(document["format"], document.get("payload", {})):
+        out.print(views.rows_table(section, title=title, limit=len(section) if show_all else limit))
 
 
 @app.command()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cadextract import previews
+from cadextract.extractors import dxf_annotations
 from cadextract.extractors.base import (
     CorruptFile,
     EmptyFile,
@@ -345,7 +346,7 @@ def _dimension_record(entity: Any, layout: str, doc: Any) -> dict[str, Any]:
         if block is not None:
             parts = [_plain_text(e) for e in block if e.dxftype() in TEXT_TYPES]
             display = " ".join(p for p in parts if p) or None
-    return {
+    record = {
         "handle": entity.dxf.get("handle"),
         "entity": dxftype,
         "type": kind,
@@ -359,6 +360,8 @@ def _dimension_record(entity: Any, layout: str, doc: Any) -> dict[str, Any]:
         "dimstyle": entity.dxf.get("dimstyle"),
         "block": block_name,
     }
+    record.update(dxf_annotations.dimension_annotation(entity, record))
+    return record
 
 
 def _insert_record(entity: Any, layout: str) -> dict[str, Any]:
@@ -598,6 +601,7 @@ def _extract(
     inserts: list[dict[str, Any]] = []
     totals = {"texts": 0, "dimensions": 0, "inserts": 0}
     blocks: list[dict[str, Any]] = []
+    drawing = dxf_annotations.DrawingParts(max_items)
 
     for block in doc.blocks:
         block_name = str(block.name)
@@ -626,6 +630,8 @@ def _extract(
                 totals["dimensions"] += 1
                 if len(dimensions) < caps["dimensions"]:
                     dimensions.append(_dimension_record(entity, layout_name, doc))
+            elif dxftype in dxf_annotations.DrawingParts.KINDS:
+                drawing.add(entity, layout_name)
             elif dxftype == "INSERT":
                 totals["inserts"] += 1
                 if len(inserts) < caps["inserts"]:
@@ -745,6 +751,7 @@ def _extract(
         "inserts": inserts,
         "custom_properties": custom,
         "title_block": title,
+        **drawing.payload(texts, inserts, warnings),
         "limits": {"texts": caps["texts"], "dimensions": caps["dimensions"], "inserts": caps["inserts"]},
         "warnings": warnings,
     }
@@ -810,7 +817,7 @@ def rows(payload: Mapping[str, Any]) -> Iterator[dict[str, str | int | float | b
             "layer": d.get("layer"),
             "x": None,
             "y": None,
-            "text": d.get("text_override") or d.get("display_text"),
+            "text": d.get("readable") or d.get("text_override") or d.get("display_text"),
             "height": None,
             "value": d.get("measurement"),
             "block": d.get("type"),
@@ -836,9 +843,9 @@ EXTRACTOR = Extractor(
     name="dxf",
     extract=extract,
     versions=versions,
-    version="1",
+    version="2",
     default_timeout=600,
-    description="DXF drawings (ezdxf): layers, entities, texts, dimensions, blocks, title block",
+    description="DXF drawings (ezdxf): layers, texts, dimensions with tolerances, GD&T, tables, parts lists",
     extensions=(".dxf",),
     summarize=summarize,
     rows=rows,

@@ -8,15 +8,18 @@ What the payload holds:
   STEP header (``FILE_NAME`` / ``FILE_DESCRIPTION``), the project (name, description, phase),
   units (``length_unit`` and friends) and counts (``product_count``, ``products_by_class``
   over every ``IfcProduct`` — spatial elements, openings, annotations included — and
-  ``element_count``, ``elements_by_class`` over ``IfcElement`` only: the physical things).
+  ``element_count``, ``elements_by_class`` over physical ``IfcElement`` only: openings and
+  virtual elements are counted apart, in ``counts.openings`` / ``counts.virtual_elements`` and
+  ``non_physical_by_class``; spatial elements in ``counts.spatial_elements``).
 * ``spatial_tree``: every spatial structure element reached from ``IfcProject`` through
   ``IfcRelAggregates`` (site → building → storey → space; IFC4X3 facilities too), with name,
   elevation (storey ``Elevation``, site ``RefElevation``, building ``ElevationOfRefHeight``, in
   the project length unit) and the elements placed there. An element's place is its
   ``IfcRelContainedInSpatialStructure`` container, or that of the element it is part of
   (aggregates, openings, fillings); ``storey`` is the first ``IfcBuildingStorey`` at or above it.
-* ``storeys``: the storeys flattened, in elevation order, with element counts by class.
-* ``elements`` (only when ``options["detail"] == "full"``): one flat dict per ``IfcElement``
+* ``storeys``: the storeys flattened, in elevation order, with element counts by class and,
+  when the file has quantity sets, the elements' quantities summed by name.
+* ``elements`` (only when ``options["detail"] == "full"``): one flat dict per physical ``IfcElement``
   with GlobalId, class, name, type, container, storey, materials, property sets and quantity
   sets (type property sets inherited). ``detail="summary"`` (the default) leaves the list out,
   so a summary stays bounded however many elements the model has; a full result is a flat list
@@ -41,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from cadextract import previews
+from cadextract.extractors import ifc_quantities
 from cadextract.extractors.base import (
     CorruptFile,
     EmptyFile,
@@ -372,7 +376,9 @@ def _extract_model(f: Any, detail: str, progress: Progress) -> dict[str, Any]:
 
     products = list(f.by_type("IfcProduct"))
     products_by_class = Counter(p.is_a() for p in products)
-    elements = list(f.by_type("IfcElement"))
+    all_elements = list(f.by_type("IfcElement"))
+    elements = [e for e in all_elements if ifc_quantities.is_physical(e)]
+    quantities = ifc_quantities.StoreyQuantities(f)
     elements_by_class = Counter(e.is_a() for e in elements)
     try:
         entity_count = len(f.entity_names())
@@ -391,9 +397,11 @@ def _extract_model(f: Any, detail: str, progress: Progress) -> dict[str, Any]:
             uncontained += 1
         else:
             direct.setdefault(container.id(), Counter())[element.is_a()] += 1
-        if detail == "full":
+        if detail == "full" or quantities.enabled:
             storey = _storey_of(container, storey_cache) if container is not None else None
-            element_rows.append(_element_detail(element, container, storey))
+            quantities.add(element, storey)
+            if detail == "full":
+                element_rows.append(_element_detail(element, container, storey))
         if i % PROGRESS_EVERY == 0:
             progress(30.0 + 65.0 * i / max(total, 1), f"element {i + 1} of {total}")
     if uncontained:
@@ -408,6 +416,7 @@ def _extract_model(f: Any, detail: str, progress: Progress) -> dict[str, Any]:
         kids = [node_of(k) for k in _children(entity, spatial_base) if k.id() not in seen]
         kids.sort(key=_node_order)
         return {
+            "_id": entity.id(),
             "global_id": _text(_attr(entity, "GlobalId")),
             "ifc_class": entity.is_a(),
             "name": _text(_attr(entity, "Name")),
@@ -446,11 +455,13 @@ def _extract_model(f: Any, detail: str, progress: Progress) -> dict[str, Any]:
                         "elevation": n["elevation"],
                         "element_count": n["element_count_total"],
                         "elements_by_class": _sum_classes(n),
+                        "quantities": quantities.of(n["_id"]),
                     }
                 )
             collect(n["children"], n["name"] if n["ifc_class"] == "IfcBuilding" else building)
 
     collect(tree, None)
+    _drop_ids(tree)
     storeys.sort(key=lambda s: (s["elevation"] is None, s["elevation"] or 0.0))
 
     units = _units(f, warnings) if project is not None else {"length_scale_to_metre": None}
@@ -476,7 +487,11 @@ def _extract_model(f: Any, detail: str, progress: Progress) -> dict[str, Any]:
             "storeys": products_by_class.get("IfcBuildingStorey", 0),
             "spaces": products_by_class.get("IfcSpace", 0),
             "uncontained_elements": uncontained,
+            "openings": sum(1 for e in all_elements if e.is_a("IfcFeatureElementSubtraction")),
+            "virtual_elements": sum(1 for e in all_elements if e.is_a("IfcVirtualElement")),
+            "spatial_elements": len(f.by_type(spatial_base)),
         },
+        "non_physical_by_class": ifc_quantities.non_physical_counts(all_elements),
         "products_by_class": dict(sorted(products_by_class.items())),
         "elements_by_class": dict(sorted(elements_by_class.items())),
         "spatial_tree": tree,
@@ -488,6 +503,12 @@ def _extract_model(f: Any, detail: str, progress: Progress) -> dict[str, Any]:
         payload["elements"] = element_rows
     progress(100.0, f"{total} elements")
     return payload
+
+
+def _drop_ids(nodes: list[dict[str, Any]]) -> None:
+    for n in nodes:
+        n.pop("_id", None)
+        _drop_ids(n["children"])
 
 
 def _node_order(node: Mapping[str, Any]) -> tuple[bool, float, str]:
@@ -569,7 +590,7 @@ EXTRACTOR = Extractor(
     name="ifc",
     extract=extract,
     versions=versions,
-    version="1",
+    version="2",
     default_timeout=1800,
     description="IFC (ifcopenshell): schema, project, units, spatial tree, element counts and details",
     extensions=(".ifc", ".ifczip"),

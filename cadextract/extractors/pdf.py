@@ -31,6 +31,10 @@ from cadextract.extractors.base import (
     int_option,
     json_safe,
 )
+from cadextract.extractors.drawing import Annotations, parse_sheet
+from cadextract.extractors.drawing.lists import TB_FIELDS, DrawingLists, drawing_summary
+from cadextract.extractors.drawing.parser import paper_size
+from cadextract.extractors.pdf_sheet import page_sheet
 
 DEFAULT_MAX_ITEMS = 100_000
 DEFAULT_MAX_TEXT_CHARS = 1_000_000
@@ -372,10 +376,11 @@ def _extract_inner(
         failed: list[int] = []
         table_total = callout_total = 0
         tables_kept = 0
+        drawing = DrawingLists()
         for index, page in enumerate(pages_obj):
             number = index + 1
             try:
-                rec, page_tables = _page(page, number, max_text, warnings)
+                rec, page_tables, notes = _page(page, number, max_text, warnings)
             except Exception as exc:
                 inner = _inner(exc)
                 failed.append(number)
@@ -399,11 +404,15 @@ def _extract_inner(
             for c in page_callouts:
                 if len(callouts) < max_items:
                     callouts.append({"page": number, **c})
-            fields = _fields_from_tables([t["rows"] for t in page_tables])
-            for name, value in _fields_from_text(rec["text"]).items():
-                fields.setdefault(name, value)
-            rec["title_block"] = {name: fields[name][0] for name in TITLE_LABELS if name in fields}
-            for name in TITLE_LABELS:
+            drawing.add(notes, max_items)
+            fields = {k: (f.value, f.method, f.label) for k, f in notes.title_block.items()}
+            if not notes.title_block:
+                # no ruled title block on this page: fall back to label/value pairs in tables and text
+                fields.update(_fields_from_tables([t["rows"] for t in page_tables]))
+                for name, value in _fields_from_text(rec["text"]).items():
+                    fields.setdefault(name, value)
+            rec["title_block"] = {name: fields[name][0] for name in TB_FIELDS if name in fields}
+            for name in TB_FIELDS:
                 if name in fields and name not in title:
                     found_value, method, label = fields[name]
                     title[name] = {
@@ -419,6 +428,7 @@ def _extract_inner(
         )
     if table_total > tables_kept:
         warnings.append(f"tables truncated to {tables_kept} of {table_total} (option max_items)")
+    warnings.extend(drawing.warnings(max_items))
     if callout_total > len(callouts):
         warnings.append(f"callouts truncated to {len(callouts)} of {callout_total} (option max_items)")
     if n and len(no_text) == n - len(failed):
@@ -446,7 +456,8 @@ def _extract_inner(
         "pages_without_text": no_text,
         "has_text_layer": bool(ok_pages) and len(no_text) < len(ok_pages),
         "callouts": callouts,
-        "title_block": {"fields": {name: title[name] for name in TITLE_LABELS if name in title}},
+        "title_block": {"fields": {name: title[name] for name in TB_FIELDS if name in title}},
+        **drawing.payload(),
         "limits": {"max_items": max_items, "max_text_chars": max_text},
         "warnings": warnings,
     }
@@ -456,7 +467,7 @@ def _extract_inner(
 
 def _page(
     page: Any, number: int, max_text: int, warnings: list[str]
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[dict[str, Any], list[dict[str, Any]], Annotations]:
     text = page.extract_text() or ""
     chars = len(page.chars)
     words = page.extract_words() if chars else []
@@ -471,6 +482,14 @@ def _page(
                 "rows": [[None if cell is None else str(cell) for cell in row] for row in rows],
             }
         )
+    annotations = Annotations()
+    if chars:
+        try:
+            annotations = parse_sheet(page_sheet(page, number, [t["rows"] for t in tables]))
+        except Exception as exc:  # the page's text and tables stand on their own: never lose them
+            warnings.append(
+                f"page {number}: drawing annotations could not be read ({type(exc).__name__}: {exc})"
+            )
     text_chars = len(text)
     if text_chars > max_text:
         warnings.append(f"page {number}: text truncated to {max_text} of {text_chars} characters")
@@ -487,8 +506,12 @@ def _page(
         "has_text_layer": chars > 0,
         "image_count": len(page.images),
         "table_count": len(tables),
+        "paper_size": paper_size(float(page.width), float(page.height)),
+        "drawing_sheet": annotations.drawing,
+        "dimension_count": len(annotations.dimensions),
+        "gdt_count": len(annotations.gdt),
     }
-    return rec, tables
+    return rec, tables, annotations
 
 
 # ----------------------------------------------------------------------------- summaries
@@ -517,6 +540,7 @@ def summarize(payload: Mapping[str, Any]) -> dict[str, str | int | float | bool 
     for name in TITLE_LABELS:
         field = fields.get(name)
         out[f"tb_{name}"] = field["value"] if field else None
+    out.update(drawing_summary(payload))
     return out
 
 
@@ -548,9 +572,9 @@ EXTRACTOR = Extractor(
     name="pdf",
     extract=extract,
     versions=versions,
-    version="1",
+    version="2",
     default_timeout=600,
-    description="PDF drawings (pdfplumber): metadata, page text, tables, callouts, title block",
+    description="PDF drawings (pdfplumber): text, tables, dimensions, GD&T, title block, parts list",
     extensions=(".pdf",),
     summarize=summarize,
     rows=rows,
