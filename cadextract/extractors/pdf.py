@@ -31,6 +31,7 @@ from cadextract.extractors.base import (
     int_option,
     json_safe,
 )
+from cadextract.extractors.ocr.pdfpages import PdfOcr
 
 DEFAULT_MAX_ITEMS = 100_000
 DEFAULT_MAX_TEXT_CHARS = 1_000_000
@@ -350,6 +351,7 @@ def _extract_inner(
     password = options.get("password")
     max_items = int_option(options, "max_items", DEFAULT_MAX_ITEMS)
     max_text = int_option(options, "max_text_chars", DEFAULT_MAX_TEXT_CHARS)
+    ocr = PdfOcr(path, options)  # scanned pages: rendered and read by OCR (ocr=auto|always|never)
     warnings: list[str] = []
     try:
         pdf = pdfplumber.open(str(path), password=str(password) if password else "")
@@ -385,6 +387,7 @@ def _extract_inner(
             finally:
                 with contextlib.suppress(Exception):
                     page.close()
+            ocr.page(index, rec, max_text, warnings)
             table_total += len(page_tables)
             keep = max(0, max_items - tables_kept)
             rec["tables"] = page_tables[:keep]
@@ -402,6 +405,8 @@ def _extract_inner(
             fields = _fields_from_tables([t["rows"] for t in page_tables])
             for name, value in _fields_from_text(rec["text"]).items():
                 fields.setdefault(name, value)
+            for name, value in ocr.fields(number, _LABEL_RE, _valid).items():
+                fields.setdefault(name, value)
             rec["title_block"] = {name: fields[name][0] for name in TITLE_LABELS if name in fields}
             for name in TITLE_LABELS:
                 if name in fields and name not in title:
@@ -412,6 +417,7 @@ def _extract_inner(
                     }
             pages.append(rec)
             progress(5.0 + 93.0 * number / max(1, n), f"page {number} of {n}")
+        ocr.close()
 
     if n and len(failed) == n:
         raise CorruptFile(
@@ -421,17 +427,17 @@ def _extract_inner(
         warnings.append(f"tables truncated to {tables_kept} of {table_total} (option max_items)")
     if callout_total > len(callouts):
         warnings.append(f"callouts truncated to {len(callouts)} of {callout_total} (option max_items)")
-    if n and len(no_text) == n - len(failed):
+    warnings.extend(ocr.tally.warnings(MAX_PAGES_IN_WARNING))
+    unread = [p for p in no_text if p not in ocr.tally.pages]  # pages OCR read have text now
+    if n and unread and len(unread) == n - len(failed):
         what = "a scanned document" if scanned else "vector graphics or blank pages only"
         warnings.append(
             f"no page has a text layer ({what}): no text could be extracted; run OCR (e.g. ocrmypdf) first"
         )
-    elif no_text:
-        listed = ", ".join(str(p) for p in no_text[:MAX_PAGES_IN_WARNING])
-        more = (
-            f" and {len(no_text) - MAX_PAGES_IN_WARNING} more" if len(no_text) > MAX_PAGES_IN_WARNING else ""
-        )
-        warnings.append(f"{len(no_text)} page(s) without a text layer (scanned?): {listed}{more}")
+    elif unread:
+        listed = ", ".join(str(p) for p in unread[:MAX_PAGES_IN_WARNING])
+        more = f" and {len(unread) - MAX_PAGES_IN_WARNING} more" if len(unread) > MAX_PAGES_IN_WARNING else ""
+        warnings.append(f"{len(unread)} page(s) without a text layer (scanned?): {listed}{more}")
     if n == 0:
         warnings.append("the PDF has no pages")
     ok_pages = [p for p in pages if "error" not in p]
@@ -448,6 +454,7 @@ def _extract_inner(
         "callouts": callouts,
         "title_block": {"fields": {name: title[name] for name in TITLE_LABELS if name in title}},
         "limits": {"max_items": max_items, "max_text_chars": max_text},
+        "ocr": ocr.summary(),
         "warnings": warnings,
     }
     progress(100.0, "done")
