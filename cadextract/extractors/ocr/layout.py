@@ -63,13 +63,18 @@ _MISREAD_DIAMETER = re.compile(
 )
 
 
+#: "SHEET 1 0F 2": the O of OF read as a zero between two numbers
+_SHEET_OF = re.compile(r"(?<=\d)\s?0F\s?(?=\d)")
+
+
 def normalise_text(text: str) -> str:
-    """Undo OCR's usual misreadings of drawing symbols: Φ for Ø, and Ø read as 0/O/@.
+    """Undo OCR's usual misreadings on drawings: Φ for Ø, Ø read as 0/O/@, 1 0F 2 for 1 OF 2.
 
     A leading 0 becomes Ø only before a fit class or a ± tolerance ("012 H7"), where a
     number with a leading zero makes no sense; O and @ before digits always do.
     """
     text = text.replace("Φ", "Ø").replace("φ", "Ø")
+    text = _SHEET_OF.sub(" OF ", text)
     m = _MISREAD_DIAMETER.match(text.strip())
     return f"Ø{m.group('rest')}" if m else text
 
