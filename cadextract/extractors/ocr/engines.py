@@ -266,3 +266,18 @@ def describe(name: str) -> str:
     """Version line of a usable engine (for ``doctor`` and result library versions)."""
     engine, _ = get(name)
     return engine.version
+
+
+def doctor_checks() -> list[dict[str, Any]]:
+    """One ``doctor`` row per engine; a missing engine fails only when no engine is usable."""
+    found = availability()
+    any_usable = any(reason is None for reason in found.values())
+    rows = []
+    for name, reason in found.items():
+        if reason is None:
+            engine, _ = get(name)
+            detail = f"{engine.version}, model loaded in {engine.load_seconds:.1f} s"
+        else:
+            detail = f"not usable: {reason}"
+        rows.append({"check": f"ocr engine {name}", "ok": reason is None or any_usable, "detail": detail})
+    return rows
