@@ -219,7 +219,7 @@ def _page(
         "number": number,
         "width": width,
         "height": height,
-        "dpi": round(dpi, 2) if dpi else None,
+        "dpi": round(dpi, 1) if dpi else None,  # PNG stores dots per metre: 150 dpi reads 150.01
         "mode": image.mode,
         "text": "",
         "text_chars": 0,
