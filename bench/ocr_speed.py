@@ -7,8 +7,11 @@ The pages are the corpus edocr* drawings and the bundled sample drawing, rasteri
 --dpi into PNGs (what a scanner gives). For each engine, --cores fresh processes (like
 the worker's children, one thread each) share --pages pages round-robin; pages per
 minute = pages / wall time of the slowest process, model load excluded (it is reported
-apart: the median of the processes' load times). Engines alternate within each round
-(the VM is shared and noisy); medians over --rounds are printed.
+apart: the median of the processes' load times). CPU seconds per page are reported too,
+with the rate they give when the cores are free (60 x cores / CPU s per page): on a
+shared machine the wall-clock rate says more about the neighbours than about OCR.
+Engines alternate within each round (the VM is shared and noisy); medians over
+--rounds are printed.
 """
 
 from __future__ import annotations
@@ -26,19 +29,23 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 CHILD = """
-import json, sys, time
+import json, os, sys, time
 started = time.perf_counter()
 from cadextract.extractors.ocr import engines, run, settings
 from PIL import Image
 engine, _ = engines.get(sys.argv[1])
 load = time.perf_counter() - started
 ocr = settings.parse({"ocr_engine": sys.argv[1]})
-t0 = time.perf_counter()
+def cpu():  # this process and the programs it ran (tesseract is a subprocess)
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+t0, c0 = time.perf_counter(), cpu()
 words = 0
 for path in sys.argv[3:]:
     with Image.open(path) as image:
         words += len(run.recognise(image, ocr, float(sys.argv[2]), 1.0).words)
-print(json.dumps({"load": load, "seconds": time.perf_counter() - t0, "words": words}))
+print(json.dumps({"load": load, "seconds": time.perf_counter() - t0,
+                  "cpu": cpu() - c0, "words": words}))
 """
 
 
@@ -79,6 +86,8 @@ def run_engine(engine: str, dpi: int, cores: int, files: list[Path]) -> dict[str
     return {
         "pages_per_minute": 60.0 * len(files) / work,
         "load_s": statistics.median(r["load"] for r in results),
+        # CPU seconds per page: what the pages cost whatever else the machine is doing
+        "cpu_s_per_page": sum(r["cpu"] for r in results) / len(files),
         "wall_s": wall,
         "words": sum(r["words"] for r in results),
     }
@@ -107,13 +116,15 @@ def main() -> None:
     print(
         f"\n{args.pages} pages at {args.dpi} dpi on {args.cores} processes, medians of {args.rounds} rounds"
     )
-    print("| engine | pages/min | model load per child (s) | words |")
-    print("|---|---|---|---|")
+    print("| engine | pages/min (wall) | CPU s per page | pages/min, cores free | model load (s) | words |")
+    print("|---|---|---|---|---|---|")
     for name in names:
         runs = seen[name]
+        cpu = statistics.median(r["cpu_s_per_page"] for r in runs)
         print(
-            f"| {name} | {statistics.median(r['pages_per_minute'] for r in runs):.1f} "
-            f"| {statistics.median(r['load_s'] for r in runs):.2f} | {int(runs[0]['words'])} |"
+            f"| {name} | {statistics.median(r['pages_per_minute'] for r in runs):.1f} | {cpu:.2f} "
+            f"| {60 * args.cores / cpu:.1f} | {statistics.median(r['load_s'] for r in runs):.2f} "
+            f"| {int(runs[0]['words'])} |"
         )
 
 

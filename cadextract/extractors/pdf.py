@@ -403,9 +403,8 @@ def _extract_inner(
                 if len(callouts) < max_items:
                     callouts.append({"page": number, **c})
             fields = _fields_from_tables([t["rows"] for t in page_tables])
-            for name, value in _fields_from_text(rec["text"]).items():
-                fields.setdefault(name, value)
-            for name, value in ocr.fields(number, _LABEL_RE, _valid).items():
+            ocr_fields = ocr.fields(number, _LABEL_RE, _valid)  # None unless OCR read the page
+            for name, value in (_fields_from_text(rec["text"]) if ocr_fields is None else ocr_fields).items():
                 fields.setdefault(name, value)
             rec["title_block"] = {name: fields[name][0] for name in TITLE_LABELS if name in fields}
             for name in TITLE_LABELS:

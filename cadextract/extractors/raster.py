@@ -266,9 +266,7 @@ def _page(
     if not ocr_dpi:
         rec["ocr"]["dpi"] = None
     tally.add(number, result)
-    fields = pdf._fields_from_text(rec["text"])
-    for name, value in layout.fields_below(result.words, pdf._LABEL_RE, pdf._valid).items():
-        fields.setdefault(name, value)
+    fields = layout.fields_from_words(result.words, pdf._LABEL_RE, pdf._valid)
     rec["title_block"] = {name: fields[name][0] for name in pdf.TITLE_LABELS if name in fields}
     rec["_fields"] = fields
     return rec

@@ -58,20 +58,39 @@ def test_mean_confidence_weights_characters() -> None:
     assert layout.mean_confidence([]) is None
 
 
-def test_fields_below_and_right() -> None:
+def test_fields_from_words_by_position() -> None:
     words = [
+        # a title block laid out like ISO 7200: labels on top of their cells
+        w("DRAWN", 100, 60, 140, 70),
+        w("TITLE:", 300, 40, 340, 50),
+        w("Weird_Gripper_Cam_", 300, 60, 420, 70),  # under TITLE:, right of DRAWN
+        w("Adapter", 300, 72, 350, 82),  # the title's second line
         w("DWG NO.", 100, 100, 160, 110),
-        w("A4", 300, 100, 320, 110),  # far right: another cell, but right of the label
+        w("A4", 300, 100, 320, 110),
         w("UR10_29.20", 100, 115, 180, 125),
+        # label cell + value cell on one line, and label + value in one cell
         w("SCALE", 400, 200, 440, 210),
-        w("1:5", 450, 200, 470, 210),
-        w("TITLE", 500, 300, 540, 310),  # no value anywhere near
+        w("1:5", 520, 200, 540, 210),
+        w("SHEET 1 OF 1", 600, 200, 680, 210),
+        # tesseract gives single words: the two words of a label are joined again
+        w("DRAWN", 100, 300, 140, 310),
+        w("BY", 145, 300, 160, 310),
+        w("J.", 300, 300, 310, 310),
+        w("SMITH", 313, 300, 350, 310),
     ]
-    found = layout.fields_below(words, pdf._LABEL_RE, pdf._valid)
-    # "A4" has no digit-dash: not a drawing number, so the word below is taken
+    found = layout.fields_from_words(words, pdf._LABEL_RE, pdf._valid)
+    assert found["title"] == ("Weird_Gripper_Cam_ Adapter", "ocr_below", "TITLE")
+    # "A4" has no digit-dash shape of a drawing number: the cell below is taken
     assert found["drawing_number"] == ("UR10_29.20", "ocr_below", "DWG NO.")
     assert found["scale"] == ("1:5", "ocr_right", "SCALE")
-    assert "title" not in found
+    assert found["sheet"] == ("1 OF 1", "ocr_cell", "SHEET")
+    # the first DRAWN's right neighbour is the title's value: not taken for drawn_by
+    assert found["drawn_by"] == ("J. SMITH", "ocr_right", "DRAWN BY")
+
+
+def test_cells_split_at_wide_gaps() -> None:
+    got = layout.cells([w("DRAWN", 0, 0, 40, 10), w("BY", 45, 0, 60, 10), w("X", 200, 0, 210, 10)])
+    assert [c.text for c in got] == ["DRAWN BY", "X"]
 
 
 @pytest.mark.parametrize(

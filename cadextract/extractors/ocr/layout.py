@@ -8,8 +8,9 @@ pixels for raster files), as pdfplumber words are.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,48 +149,160 @@ def mean_confidence(words: Sequence[Word]) -> float | None:
     return round(sum(w.confidence * len(w.text) for w in words) / total, 4)
 
 
-def fields_below(
-    words: Sequence[Word], label_re: re.Pattern[str], is_value: Any
-) -> dict[str, tuple[str, str, str]]:
-    """Title-block fields whose value sits under (or right of) a label word in its own cell.
+#: words closer than this many line heights belong to one cell of a table or title block
+CELL_GAP = 1.5
 
-    ``label_re`` matches a whole label word and names the field by its group (as the PDF
-    extractor's label pattern does); ``is_value(field, text)`` accepts a candidate. For
-    each label the nearest word right of it on its line is tried, then the nearest word
-    below it that overlaps it horizontally, within three label heights. Returns
-    ``field -> (value, method, label)`` like the text-layer helpers.
+
+@dataclass(frozen=True)
+class _Cell:
+    """A run of words on one line with no wide gap: one cell's text (or part of a label)."""
+
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    field: str | None = None  # the title-block field this piece labels, if it is a label
+    label: str = ""
+    value: str = ""  # text following the label inside the same cell
+
+
+def cells(words: Iterable[Word]) -> list[_Cell]:
+    """Words joined into cells: neighbours on a line closer than CELL_GAP line heights."""
+    out: list[_Cell] = []
+    for line in lines(words):
+        run = [line[0]]
+        for word in line[1:]:
+            height = max(min(word.height, run[-1].height), 1.0)
+            if word.x0 - run[-1].x1 > CELL_GAP * height:
+                out.append(_join(run))
+                run = []
+            run.append(word)
+        out.append(_join(run))
+    return out
+
+
+def _join(run: list[Word]) -> _Cell:
+    return _Cell(
+        " ".join(w.text for w in run),
+        min(w.x0 for w in run),
+        min(w.top for w in run),
+        max(w.x1 for w in run),
+        max(w.bottom for w in run),
+    )
+
+
+def _split_labels(cell: _Cell, label_re: re.Pattern[str]) -> list[_Cell]:
+    """A cell cut at each label it holds; x positions shared out by character count."""
+    found = list(label_re.finditer(cell.text))
+    if not found:
+        return [cell]
+    width, n = cell.x1 - cell.x0, max(len(cell.text), 1)
+
+    def piece(start: int, end: int, **kw: Any) -> _Cell:
+        return _Cell(
+            cell.text[start:end].strip(),
+            cell.x0 + width * start / n,
+            cell.top,
+            cell.x0 + width * end / n,
+            cell.bottom,
+            **kw,
+        )
+
+    out = [piece(0, found[0].start())] if cell.text[: found[0].start()].strip() else []
+    for i, m in enumerate(found):
+        end = found[i + 1].start() if i + 1 < len(found) else len(cell.text)
+        value = cell.text[m.end() : end].strip().lstrip(":=#").strip().rstrip(":").strip()
+        out.append(piece(m.start(), end, field=m.lastgroup, label=m.group(0), value=value))
+    return out
+
+
+def fields_from_words(
+    words: Sequence[Word], label_re: re.Pattern[str], is_value: Callable[[str, str], bool]
+) -> dict[str, tuple[str, str, str]]:
+    """Title-block fields read from positioned OCR words: ``field -> (value, method, label)``.
+
+    ``label_re`` names each field by its group (the PDF extractor's label pattern) and
+    ``is_value(field, text)`` accepts a value. A label followed by its value in the same
+    cell gives ``ocr_cell``. A label alone in its cell takes the nearest cell after it
+    (right of it, or under it within 2.5 line heights: ``ocr_right`` / ``ocr_below``);
+    when that is another label (a column of labels), the nearest cell right of it on its
+    line. A cell nearer to another label belongs to that one.
     """
+    pieces = [p for c in cells(words) for p in _split_labels(c, label_re)]
     found: dict[str, tuple[str, str, str]] = {}
-    for label in words:
-        m = label_re.fullmatch(label.text.strip().rstrip(":").strip())
-        if m is None or not m.lastgroup or m.lastgroup in found:
+    for p in pieces:
+        if p.field and p.field not in found and p.value and is_value(p.field, p.value):
+            found[p.field] = (p.value, "ocr_cell", p.label)
+    nearest = {id(p): _nearest(p, pieces) for p in pieces if p.field and not p.value}
+    owner: dict[int, float] = {}  # cell -> distance to the label nearest to it
+    for cand, dist in filter(None, nearest.values()):
+        owner[id(cand)] = min(dist, owner.get(id(cand), math.inf))
+    for label in pieces:
+        hit = nearest.get(id(label))
+        if hit is None or label.field is None or label.field in found:
             continue
-        field = m.lastgroup
-        h = max(label.height, 1.0)
-        right = [
-            w
-            for w in words
-            if w is not label
-            and w.x0 >= label.x1 - h * 0.2
-            and w.x0 - label.x1 < 12 * h
-            and _overlap(w.top, w.bottom, label.top, label.bottom) >= 0.5 * min(h, w.height)
-        ]
-        below = [
-            w
-            for w in words
-            if w is not label
-            and w.top >= label.bottom - h * 0.2
-            and w.top - label.bottom < 3 * h
-            and _overlap(w.x0, w.x1, label.x0, label.x1) > 0
-        ]
-        for method, pool, key in (
-            ("ocr_right", right, lambda w: w.x0),
-            ("ocr_below", below, lambda w: w.top),
-        ):
-            for cand in sorted(pool, key=key)[:1]:
-                value = cand.text.strip()
-                if is_value(field, value):
-                    found[field] = (value, method, label.text.strip())
-            if field in found:
-                break
+        cand, dist = hit
+        if cand.field or not is_value(label.field, cand.text):
+            # a column of labels (values to their right): the next label is nearest
+            right = _right(label, pieces)
+            if right is None:
+                continue
+            cand, dist = right
+        if cand.field or dist > owner.get(id(cand), math.inf) or not is_value(label.field, cand.text):
+            continue
+        h = max(label.bottom - label.top, 1.0)
+        below = cand.top >= label.bottom - 0.2 * h
+        text = _continued(cand, pieces) if label.field == "title" else cand.text
+        found[label.field] = (text, "ocr_below" if below else "ocr_right", label.label)
     return found
+
+
+def _nearest(label: _Cell, pieces: Sequence[_Cell]) -> tuple[_Cell, float] | None:
+    """The closest cell right of or under a label (distance between top-left corners)."""
+    h = max(label.bottom - label.top, 1.0)
+    best: tuple[_Cell, float] | None = None
+    for p in pieces:
+        if p is label or p.x1 <= label.x0 or p.x0 < label.x0 - h:
+            continue
+        if p.top < label.top - 0.3 * h or p.top > label.bottom + 2.5 * h:
+            continue
+        if p.top < label.bottom - 0.2 * h and p.x0 < label.x1 - 0.2 * h:
+            continue  # overlaps the label itself
+        dist = math.hypot(max(0.0, p.x0 - label.x0), max(0.0, p.top - label.top))
+        if best is None or dist < best[1]:
+            best = (p, dist)
+    return best
+
+
+def _right(label: _Cell, pieces: Sequence[_Cell]) -> tuple[_Cell, float] | None:
+    """The nearest cell right of a label on its own line."""
+    h = max(label.bottom - label.top, 1.0)
+    same_line = [
+        p
+        for p in pieces
+        if p is not label
+        and p.x0 >= label.x1 - 0.2 * h
+        and _overlap(p.top, p.bottom, label.top, label.bottom) >= 0.5 * min(h, p.bottom - p.top)
+    ]
+    best = min(same_line, key=lambda p: p.x0, default=None)
+    return None if best is None else (best, math.hypot(best.x0 - label.x0, max(0.0, best.top - label.top)))
+
+
+def _continued(first: _Cell, pieces: Sequence[_Cell]) -> str:
+    """A title written over several lines: the cells straight under ``first``, close together."""
+    parts, last = [first.text], first
+    while len(parts) < 3:
+        h = max(last.bottom - last.top, 1.0)
+        nxt = [
+            p
+            for p in pieces
+            if not p.field
+            and -0.3 * h <= p.top - last.bottom < 0.8 * h
+            and _overlap(p.x0, p.x1, first.x0, first.x1) > 0
+        ]
+        if not nxt:
+            break
+        last = min(nxt, key=lambda p: p.top)
+        parts.append(last.text)
+    return " ".join(parts)

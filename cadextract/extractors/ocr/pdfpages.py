@@ -60,10 +60,14 @@ class PdfOcr:
 
     def fields(
         self, number: int, label_re: re.Pattern[str], is_value: Callable[[str, str], bool]
-    ) -> dict[str, tuple[str, str, str]]:
-        """Title-block fields laid out as label cell + value cell on an OCR page (else none)."""
+    ) -> dict[str, tuple[str, str, str]] | None:
+        """Title-block fields of page ``number`` from its OCR words; None if OCR did not read it.
+
+        OCR text lines run across table cells, so on these pages the fields come from the
+        words' positions instead of from text lines.
+        """
         words = self._words.pop(number, None)
-        return layout.fields_below(words, label_re, is_value) if words else {}
+        return None if words is None else layout.fields_from_words(words, label_re, is_value)
 
     def _render(self, index: int, number: int) -> tuple[Any, float]:
         import pypdfium2 as pdfium
