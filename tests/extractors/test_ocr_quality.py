@@ -24,7 +24,9 @@ FIELD_RECALL_FLOOR = 0.6
 def test_corpus_drawings_ocr_quality(tmp_path: Path) -> None:
     if not (CORPUS / "pdf").is_dir():
         pytest.skip("../shared/corpus not found")
-    scores = [s for source in drawings(CORPUS, every=False) for s in measure(source, 200, "rapidocr", tmp_path)]
+    scores = [
+        s for source in drawings(CORPUS, every=False) for s in measure(source, 200, "rapidocr", tmp_path)
+    ]
     assert len(scores) >= 10  # four edocr sheets and the sample, each as a PDF and a PNG
     assert statistics.median(s.char_accuracy for s in scores) >= ACCURACY_FLOOR, scores
     found = sum((s.field_recall or 0) * s.fields for s in scores)
