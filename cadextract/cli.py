@@ -173,6 +173,11 @@ def _parse_options(pairs: list[str] | None) -> dict[str, Any]:
         timeout = options["timeout"]
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
             raise Failed(f"--option timeout={timeout!r}: give a number of seconds above 0", USAGE)
+    from cadextract.extractors.ocr import settings as ocr_settings
+
+    problem = ocr_settings.check(options)  # ocr, ocr_engine, ocr_dpi, ocr_lang, ocr_max_pixels
+    if problem:
+        raise Failed(f"--{problem}", USAGE)
     return options
 
 
@@ -1529,6 +1534,9 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
                 checks.append(
                     {"check": f"extractor {name}", "ok": False, "detail": f"{type(exc).__name__}: {exc}"}
                 )
+        from cadextract.extractors.ocr import engines as ocr_engines
+
+        checks.extend(ocr_engines.doctor_checks())  # which OCR engines this host can run
         create_home(s.home)
         free = shutil.disk_usage(s.home).free
         checks.append(

@@ -2,7 +2,8 @@
 
 The format comes from the file's first bytes, not its name: PDF by ``%PDF-``, DXF by
 its binary sentinel or its ``0 / SECTION`` opening, and IFC versus STEP (both
-ISO-10303-21 files) by the header's FILE_SCHEMA. The extension is only a fallback for
+ISO-10303-21 files) by the header's FILE_SCHEMA, scans (PNG, JPEG, TIFF) by their
+signatures. The extension is only a fallback for
 files whose content is unrecognisable, so a damaged ``.dxf`` still gets a job that
 fails with a readable reason instead of vanishing at submit time.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from cadextract import pathpolicy
 from cadextract.display import printable
-from cadextract.extractors import registry
+from cadextract.extractors import raster, registry
 
 EXTENSIONS = {
     ".pdf": "pdf",
@@ -30,6 +31,11 @@ EXTENSIONS = {
     ".stp": "step",
     ".step": "step",
     ".p21": "step",
+    ".png": "raster",
+    ".jpg": "raster",
+    ".jpeg": "raster",
+    ".tif": "raster",
+    ".tiff": "raster",
 }
 
 _BINARY_DXF = b"AutoCAD Binary DXF\r\n\x1a\x00"
@@ -67,6 +73,8 @@ def detect_bytes(head: bytes) -> str | None:
         if match is None:
             return None  # truncated header: let the extension decide
         return "ifc" if match.group(1).strip().upper().startswith(b"IFC") else "step"
+    if raster.image_kind(head) is not None:  # PNG, JPEG, TIFF signatures
+        return "raster"
     return None
 
 
@@ -182,7 +190,9 @@ def _candidate(path: Path, forced_format: str | None) -> Candidate:
         return Candidate(path, 0, None, "empty file (0 bytes)")
     fmt = forced_format or detect_format(path)
     if fmt is None:
-        return Candidate(path, st.st_size, None, "unsupported file type (not PDF, DXF, IFC or STEP)")
+        return Candidate(
+            path, st.st_size, None, "unsupported file type (not PDF, DXF, IFC, STEP, PNG, JPEG or TIFF)"
+        )
     return Candidate(path, st.st_size, fmt)
 
 

@@ -1,6 +1,6 @@
 """Regenerate the bundled sample files: `python samples/make_samples.py`.
 
-The samples are made by this project (ezdxf, matplotlib, ifcopenshell.api, cadquery),
+The samples are made by this project (ezdxf, matplotlib, ifcopenshell.api, cadquery, pypdfium2),
 so they carry no third-party licence; the small outputs are committed so a fresh
 install can run `cadextract run samples/files --recursive` without generating anything.
 Each generator returns the values known by construction; they are written beside the
@@ -18,12 +18,14 @@ sys.path.insert(0, str(HERE.parent))
 
 from samples.generators.dxf_pdf import make_dxf, make_pdf  # noqa: E402
 from samples.generators.ifc_step import make_ifc, make_step  # noqa: E402
+from samples.generators.scan import make_scan  # noqa: E402
 
 FILES = {
     "dxf/bracket.dxf": make_dxf,
     "pdf/bracket-drawing.pdf": make_pdf,
     "ifc/two-storey-house.ifc": make_ifc,
     "step/pin-and-plate.step": make_step,
+    "scan/bracket-scan.png": make_scan,  # after the PDF: it is that drawing, scanned
 }
 
 

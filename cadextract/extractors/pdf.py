@@ -34,6 +34,9 @@ from cadextract.extractors.base import (
 from cadextract.extractors.drawing import Annotations, parse_sheet
 from cadextract.extractors.drawing.lists import TB_FIELDS, DrawingLists, drawing_summary
 from cadextract.extractors.drawing.parser import paper_size
+from cadextract.extractors.ocr.layout import Word
+from cadextract.extractors.ocr.pdfpages import PdfOcr
+from cadextract.extractors.ocr.sheet import ocr_sheet
 from cadextract.extractors.pdf_sheet import page_sheet
 
 DEFAULT_MAX_ITEMS = 100_000
@@ -354,6 +357,7 @@ def _extract_inner(
     password = options.get("password")
     max_items = int_option(options, "max_items", DEFAULT_MAX_ITEMS)
     max_text = int_option(options, "max_text_chars", DEFAULT_MAX_TEXT_CHARS)
+    ocr = PdfOcr(path, options)  # scanned pages: rendered and read by OCR (ocr=auto|always|never)
     warnings: list[str] = []
     try:
         pdf = pdfplumber.open(str(path), password=str(password) if password else "")
@@ -390,6 +394,7 @@ def _extract_inner(
             finally:
                 with contextlib.suppress(Exception):
                     page.close()
+            ocr.page(index, rec, max_text, warnings)
             table_total += len(page_tables)
             keep = max(0, max_items - tables_kept)
             rec["tables"] = page_tables[:keep]
@@ -404,12 +409,19 @@ def _extract_inner(
             for c in page_callouts:
                 if len(callouts) < max_items:
                     callouts.append({"page": number, **c})
+            if not rec["char_count"] and (words := ocr.words(number)) is not None:
+                # a scanned page: its OCR words go through the same annotation parser
+                notes = _ocr_annotations(words, rec, number, page_tables, warnings)
             drawing.add(notes, max_items)
             fields = {k: (f.value, f.method, f.label) for k, f in notes.title_block.items()}
+            ocr_fields = ocr.fields(number, _LABEL_RE, _valid)  # None unless OCR read the page
             if not notes.title_block:
-                # no ruled title block on this page: fall back to label/value pairs in tables and text
+                # no ruled title block on this page: fall back to label/value pairs in tables and
+                # text (for a scanned page: in the OCR words, by their positions)
                 fields.update(_fields_from_tables([t["rows"] for t in page_tables]))
-                for name, value in _fields_from_text(rec["text"]).items():
+                for name, value in (
+                    _fields_from_text(rec["text"]) if ocr_fields is None else ocr_fields
+                ).items():
                     fields.setdefault(name, value)
             rec["title_block"] = {name: fields[name][0] for name in TB_FIELDS if name in fields}
             for name in TB_FIELDS:
@@ -421,6 +433,7 @@ def _extract_inner(
                     }
             pages.append(rec)
             progress(5.0 + 93.0 * number / max(1, n), f"page {number} of {n}")
+        ocr.close()
 
     if n and len(failed) == n:
         raise CorruptFile(
@@ -431,17 +444,17 @@ def _extract_inner(
     warnings.extend(drawing.warnings(max_items))
     if callout_total > len(callouts):
         warnings.append(f"callouts truncated to {len(callouts)} of {callout_total} (option max_items)")
-    if n and len(no_text) == n - len(failed):
+    warnings.extend(ocr.tally.warnings(MAX_PAGES_IN_WARNING))
+    unread = [p for p in no_text if p not in ocr.tally.pages]  # pages OCR read have text now
+    if n and unread and len(unread) == n - len(failed):
         what = "a scanned document" if scanned else "vector graphics or blank pages only"
         warnings.append(
             f"no page has a text layer ({what}): no text could be extracted; run OCR (e.g. ocrmypdf) first"
         )
-    elif no_text:
-        listed = ", ".join(str(p) for p in no_text[:MAX_PAGES_IN_WARNING])
-        more = (
-            f" and {len(no_text) - MAX_PAGES_IN_WARNING} more" if len(no_text) > MAX_PAGES_IN_WARNING else ""
-        )
-        warnings.append(f"{len(no_text)} page(s) without a text layer (scanned?): {listed}{more}")
+    elif unread:
+        listed = ", ".join(str(p) for p in unread[:MAX_PAGES_IN_WARNING])
+        more = f" and {len(unread) - MAX_PAGES_IN_WARNING} more" if len(unread) > MAX_PAGES_IN_WARNING else ""
+        warnings.append(f"{len(unread)} page(s) without a text layer (scanned?): {listed}{more}")
     if n == 0:
         warnings.append("the PDF has no pages")
     ok_pages = [p for p in pages if "error" not in p]
@@ -459,10 +472,28 @@ def _extract_inner(
         "title_block": {"fields": {name: title[name] for name in TB_FIELDS if name in title}},
         **drawing.payload(),
         "limits": {"max_items": max_items, "max_text_chars": max_text},
+        "ocr": ocr.summary(),
         "warnings": warnings,
     }
     progress(100.0, "done")
     return _clean(payload)  # type: ignore[no-any-return]
+
+
+def _ocr_annotations(
+    words: list[Word], rec: dict[str, Any], number: int, tables: list[dict[str, Any]], warnings: list[str]
+) -> Annotations:
+    """Drawing annotations of a page read by OCR (same parser as a text layer)."""
+    try:
+        sheet = ocr_sheet(words, float(rec["width"] or 0), float(rec["height"] or 0), number)
+        sheet.tables = [t["rows"] for t in tables]
+        notes = parse_sheet(sheet)
+    except Exception as exc:  # the page's OCR text stands on its own: never lose it
+        warnings.append(f"page {number}: drawing annotations could not be read ({type(exc).__name__}: {exc})")
+        return Annotations()
+    rec["drawing_sheet"] = notes.drawing
+    rec["dimension_count"] = len(notes.dimensions)
+    rec["gdt_count"] = len(notes.gdt)
+    return notes
 
 
 def _page(

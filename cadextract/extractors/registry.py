@@ -1,4 +1,4 @@
-"""Which extractor handles which format: the four built-ins plus plugins.
+"""Which extractor handles which format: the built-ins plus plugins.
 
 Plugins register under the ``cadextract.extractors`` entry-point group with a name
 (the job format) pointing at an ``Extractor`` object. Extractor modules import their
@@ -20,6 +20,7 @@ BUILTINS: dict[str, str] = {
     "pdf": "cadextract.extractors.pdf:EXTRACTOR",
     "ifc": "cadextract.extractors.ifc:EXTRACTOR",
     "step": "cadextract.extractors.step:EXTRACTOR",
+    "raster": "cadextract.extractors.raster:EXTRACTOR",
 }
 
 

@@ -229,7 +229,7 @@ def test_corpus_file(rel: str) -> None:
             with pytest.raises(base.EncryptedFile, match="wrong"):
                 extract(path, {"password": "not-the-password"}, base.no_progress)
         return
-    p, rec = run(path)
+    p, rec = run(path, {"ocr": "never"})  # the text layer against the reference (OCR: test_ocr*.py)
     compare_with_reference(p, ref)
     without = [pg["number"] for pg in p["pages"] if pg["text_chars"] == 0]
     if rel in NO_TEXT:

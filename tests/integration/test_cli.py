@@ -67,9 +67,9 @@ def test_submit_work_status_end_to_end(clean_db: Engine, tmp_path: Path) -> None
     shutil.copytree(SAMPLES, folder)
     (folder / "readme.txt").write_text("not a drawing")
     queued = submit_json(str(folder), "--recursive", "--batch", "e2e")
-    assert sorted(o["format"] for o in queued if o["queued"]) == ["dxf", "ifc", "pdf", "step"]
+    assert sorted(o["format"] for o in queued if o["queued"]) == ["dxf", "ifc", "pdf", "raster", "step"]
     assert [o["reason"] for o in queued if not o["queued"]] == [
-        "unsupported file type (not PDF, DXF, IFC or STEP)"
+        "unsupported file type (not PDF, DXF, IFC, STEP, PNG, JPEG or TIFF)"
     ]
     # unchanged files are not queued twice
     again = submit_json(str(folder), "--recursive")
@@ -78,11 +78,11 @@ def test_submit_work_status_end_to_end(clean_db: Engine, tmp_path: Path) -> None
     r = run_cli("work", "--concurrency", "2", "--until-empty")
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
-    assert "completed 4, failed 0" in r.stderr
+    assert "completed 5, failed 0" in r.stderr
 
     r = run_cli("status", "--json")
     summary = json.loads(r.stdout)
-    assert summary["by_status"]["completed"] == 4 and summary["by_status"]["pending"] == 0
+    assert summary["by_status"]["completed"] == 5 and summary["by_status"]["pending"] == 0
 
     dxf_id = next(o["job_id"] for o in queued if o["format"] == "dxf")
     r = run_cli("status", dxf_id[:8], "--json")
@@ -105,19 +105,19 @@ def test_run_is_the_cron_entry_point(clean_db: Engine, tmp_path: Path) -> None:
     r = run_cli("run", str(folder), "-r", "--report", str(report), timeout=300)
     assert r.returncode == 0, r.stderr
     data = json.loads(report.read_text())
-    assert data["completed"] == 4 and data["submitted"] == 4 and data["failed"] == 0
+    assert data["completed"] == 5 and data["submitted"] == 5 and data["failed"] == 0
     # second run: nothing new, still all completed, exit 0
     r = run_cli("run", str(folder), "-r", "--report", str(report))
     assert r.returncode == 0, r.stderr
     data = json.loads(report.read_text())
-    assert data["submitted"] == 0 and data["already_known"] == 4 and data["completed"] == 4
+    assert data["submitted"] == 0 and data["already_known"] == 5 and data["completed"] == 5
     # a corrupt drawing makes the run exit 1, and is reported
     (folder / "broken.dxf").write_text("0\nSECTION\n2\nENTITIES\n0\nLINE\n")
     r = run_cli("run", str(folder), "-r", "--report", str(report))
     assert r.returncode == 1, r.stderr
     data = json.loads(report.read_text())
     assert data["failed"] == 1
-    assert status_counts(clean_db) == {"completed": 4, "failed": 1}
+    assert status_counts(clean_db) == {"completed": 5, "failed": 1}
 
 
 def test_installed_command_runs_and_exits_with_its_code(clean_db: Engine, tmp_path: Path) -> None:

@@ -87,14 +87,14 @@ def test_export_round_trips(clean_db: Engine, tmp_path: Path) -> None:
     r = run_cli("export", "--to", "jsonl", "-o", str(out))
     assert r.returncode == 0, r.stderr
     lines = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(lines) == 4
+    assert len(lines) == 5  # the samples: dxf, pdf, ifc, step, a scan
     for line in lines:
         shown = json.loads(run_cli("result", line["job"]["id"], "--json").stdout)
         assert line["result"] == shown
     # CSV, one row per file, with the summary fields an engineer wants in a spreadsheet
     r = run_cli("export", "--to", "csv")
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
-    assert len(rows) == 4
+    assert len(rows) == 5
     by_id = {row["job_id"]: row for row in rows}
     dxf = by_id[by_format["dxf"]]
     shown = json.loads(run_cli("result", by_format["dxf"], "--json").stdout)
@@ -131,10 +131,10 @@ def test_purge_removes_exactly_old_finished_jobs(clean_db: Engine, tmp_path: Pat
             )
         )
     r = run_cli("purge", "--older-than", "30d", "--dry-run")
-    assert r.returncode == 0 and "would delete 3 job(s)" in r.stderr
+    assert r.returncode == 0 and "would delete 4 job(s)" in r.stderr
     assert len(job_rows(clean_db)) == len(ids)
     r = run_cli("purge", "--older-than", "30d", "--json")
-    assert json.loads(r.stdout)["jobs"] == 3
+    assert json.loads(r.stdout)["jobs"] == 4
     left = job_rows(clean_db)
     assert set(left) == set(pending) | {i for i, row in left.items() if row.format == "pdf"}
     assert len(left) == 3 and result_count(clean_db) == 1
