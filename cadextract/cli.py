@@ -824,7 +824,10 @@ def preview(
     job: Annotated[str, typer.Argument(help="Job id or unique prefix.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write ('-': stdout).")],
 ) -> None:
-    """Write the preview image of one job (SVG, PNG or JPEG, as it was made)."""
+    """Write one job's preview image.
+
+    SVG, PNG or JPEG, as the extraction job made it.
+    """
     from cadextract.previews import store as preview_store
 
     state = _state(ctx)
@@ -858,7 +861,10 @@ def serve(
     ] = None,
     read_only: Annotated[bool, typer.Option("--read-only", help="Show everything, allow no action.")] = False,
 ) -> None:
-    """The web console: dashboard, jobs, results with previews, actions, JSON API (/api/)."""
+    """Run the web console.
+
+    Dashboard, jobs, results with previews, actions, and a JSON API under /api/.
+    """
     from cadextract.web import security
     from cadextract.web.serve import serve as run_console
 
@@ -1352,7 +1358,10 @@ def search(
     as_json: JsonOpt = False,
     ids: Annotated[bool, typer.Option("--ids", help="Only job ids, one per line.")] = False,
 ) -> None:
-    """Find files by what they say: title blocks, texts, tables, names, properties."""
+    """Find files by what they say.
+
+    Title blocks, texts, table cells, names and properties, in the search index.
+    """
     from cadextract.search import query as sq
     from cadextract.search import render, store
 
@@ -1388,7 +1397,10 @@ def index_(
     ] = 200,
     as_json: JsonOpt = False,
 ) -> None:
-    """Build the search index for results that lack it (or all again, with --rebuild)."""
+    """Build the search index.
+
+    For results that lack it, or all of them again with --rebuild.
+    """
     from cadextract.search import store
 
     state = _state(ctx)
