@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -382,6 +383,39 @@ class Bench:
         doc["payload"] = p
         return doc
 
+    def server_times(self, rng: random.Random) -> dict[str, Any]:
+        """PostgreSQL's own planning + execution time (EXPLAIN ANALYZE) of the same searches."""
+        docs = self.args.docs
+        makers = {
+            "identifier": lambda: (query.parse(f"CX-{rng.randrange(docs):06d}"), query.Filters()),
+            "phrase": lambda: (
+                query.parse(f'"{rng.choice(ADJ)} {rng.choice(MATERIAL)} {rng.choice(PART)}"'),
+                query.Filters(),
+            ),
+            "title_block_filter": lambda: (
+                None,
+                query.Filters(fields=(("revision", rng.choice("ABCDEF")), ("drawn_by", rng.choice(NAMES)))),
+            ),
+            "common_word": lambda: (query.parse(rng.choice(MATERIAL)), query.Filters()),
+        }
+        out: dict[str, Any] = {}
+        with self.engine.connect() as conn:
+            for name, make in makers.items():
+                out[name] = summary_ms([_server_ms(conn, *make()) / 1000 for _ in range(self.args.reps)])
+            out["documents_view_one_batch"] = summary_ms(
+                [
+                    _explain_ms(
+                        conn,
+                        "SELECT * FROM cadextract.documents WHERE batch = :b",
+                        {"b": f"batch-{rng.randrange(docs // 1000):03d}"},
+                    )
+                    / 1000
+                    for _ in range(self.args.reps)
+                ]
+            )
+        log(f"server: {out}")
+        return out
+
     def queries(self) -> None:
         rng = random.Random(16)
         reps = self.args.reps
@@ -432,6 +466,7 @@ class Bench:
             results["documents_view_one_batch"] = {**summary_ms(times), "rows": len(rows)}
             log(f"documents view: {results['documents_view_one_batch']}")
             self.out["index_bytes_100k"] = store.size_stats(conn)
+        results["server"] = self.server_times(rng)
         walls = []
         for _ in range(self.args.cli_reps):
             t0 = time.perf_counter()
@@ -441,6 +476,34 @@ class Bench:
         results["cli_search_wall"] = summary_ms(walls)
         log(f"cli wall: {results['cli_search_wall']}")
         self.out["queries_100k"] = results
+
+
+def _explain_ms(conn: sa.Connection, sql: str, params: dict[str, Any]) -> float:
+    plan = conn.execute(sa.text("EXPLAIN (ANALYZE, FORMAT JSON) " + sql), params).scalar_one()
+    return float(plan[0]["Planning Time"] + plan[0]["Execution Time"])
+
+
+class _Capture:
+    """Stands in for a connection: keeps the statement `store.search` would run."""
+
+    def __init__(self) -> None:
+        self.sql = ""
+        self.params: dict[str, Any] = {}
+
+    def execute(self, stmt: Any, params: dict[str, Any]) -> Any:
+        self.sql, self.params = str(stmt), params
+        raise _Captured
+
+
+class _Captured(Exception):
+    pass
+
+
+def _server_ms(conn: sa.Connection, q: query.Query | None, f: query.Filters) -> float:
+    cap = _Capture()
+    with contextlib.suppress(_Captured):
+        store.search(cap, q, f, limit=20)  # type: ignore[arg-type]
+    return _explain_ms(conn, cap.sql, cap.params)
 
 
 def main() -> int:

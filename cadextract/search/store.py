@@ -184,7 +184,7 @@ class Hit:
 
 
 def split_marks(snippet: str) -> tuple[str, list[list[int]]]:
-    """The snippet without marks, and [start, end) of each marked stretch in it."""
+    """The snippet without marks, and [start, end) of each marked stretch (adjacent ones joined)."""
     plain: list[str] = []
     spans: list[list[int]] = []
     pos = 0
@@ -193,7 +193,9 @@ def split_marks(snippet: str) -> tuple[str, list[list[int]]]:
         if ch == START:
             start = pos
         elif ch == STOP:
-            if start is not None:
+            if start is not None and spans and spans[-1][1] == start:
+                spans[-1][1] = pos  # "CX" and "-1001" are two words to PostgreSQL: one stretch here
+            elif start is not None:
                 spans.append([start, pos])
             start = None
         else:

@@ -61,6 +61,12 @@ def corpus(engine: Engine, database_url: str) -> dict[str, Any]:
     return out
 
 
+@pytest.fixture(scope="module")
+def cli_env(database_url: str, pg_home: Path) -> dict[str, str]:
+    """The CLI pointed at the test database (this module uses no per-test clean_db)."""
+    return {"CADEXTRACT_DATABASE_URL": database_url, "CADEXTRACT_HOME": str(pg_home)}
+
+
 def _search(engine: Engine, text: str | None, **kw: Any) -> list[store.Hit]:
     fields = tuple(query.parse_field(f) for f in kw.pop("fields", ()))
     with engine.connect() as conn:
@@ -140,15 +146,15 @@ def test_phrases_exclusion_or_and_filters(corpus: dict[str, Any], engine: Engine
     assert hits[0].snippet == "revision: \x02B\x03 · drawn_by: \x02J. SMITH\x03"
 
 
-def test_cli_search_output(corpus: dict[str, Any], engine: Engine) -> None:
-    got = run_cli("search", "CX-1001", "--json")
+def test_cli_search_output(corpus: dict[str, Any], engine: Engine, cli_env: dict[str, str]) -> None:
+    got = run_cli("search", "CX-1001", "--json", env=cli_env)
     assert got.returncode == 0, got.stderr
     [hit] = json.loads(got.stdout)
     assert hit["path"].endswith("bracket.dxf") and hit["field"] == "title_block.drawing_number"
     assert hit["snippet"] == "CX-1001" and hit["highlights"] == [[0, 7]]
-    got = run_cli("search", '"ground floor"', "--ids", "--limit", "2")
+    got = run_cli("search", '"ground floor"', "--ids", "--limit", "2", env=cli_env)
     assert got.returncode == 0 and len(got.stdout.split()) == 2
-    table = run_cli("search", "MOUNTING PLATE")
+    table = run_cli("search", "MOUNTING PLATE", env=cli_env)
     assert table.returncode == 0 and "bracket.dxf" in table.stdout and "title_block.title" in table.stdout
     assert "1 of 1 matching files" in table.stderr
     for args, message in [
@@ -157,16 +163,20 @@ def test_cli_search_output(corpus: dict[str, Any], engine: Engine) -> None:
         (["search", "x" * 10_000], "limit is 1,000"),
         (["search", "x", "--field", "colour=red"], "not a title-block field"),
     ]:
-        bad = run_cli(*args)
+        bad = run_cli(*args, env=cli_env)
         assert bad.returncode == 2, (args, bad.stderr)
         assert bad.stderr.count("\n") == 1 and message in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_cli_export_view_texts(corpus: dict[str, Any], engine: Engine, tmp_path: Path) -> None:
+def test_cli_export_view_texts(
+    corpus: dict[str, Any], engine: Engine, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
     import csv
 
     target = tmp_path / "texts.csv"
-    got = run_cli("export", "--view", "texts", "--to", "csv", "--path", "*bracket.dxf", "-o", str(target))
+    got = run_cli(
+        "export", "--view", "texts", "--to", "csv", "--path", "*bracket.dxf", "-o", str(target), env=cli_env
+    )
     assert got.returncode == 0, got.stderr
     rows = list(csv.DictReader(target.open()))
     _, doc = next(v for k, v in corpus.items() if k.endswith("samples/files/dxf/bracket.dxf"))
@@ -175,7 +185,7 @@ def test_cli_export_view_texts(corpus: dict[str, Any], engine: Engine, tmp_path:
     assert {"kind": "dxf.attribute", "tag": "DWG_NO", "text": "CX-1001"}.items() <= next(
         r for r in rows if r["tag"] == "DWG_NO"
     ).items()
-    bad = run_cli("export", "--view", "nope")
+    bad = run_cli("export", "--view", "nope", env=cli_env)
     assert bad.returncode == 2 and "no such view" in bad.stderr
 
 

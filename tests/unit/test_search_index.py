@@ -229,6 +229,7 @@ def test_snippets_highlight_without_markup_and_in_one_line() -> None:
     text = render.snippet_text(snippet)
     assert text.plain == "[bold red]CX[/] CX-1001 · REV B?[31m"  # no markup, no escape sequence
     assert [text.plain[s.start : s.end] for s in text.spans] == ["CX-1001", "B"]
+    assert store.split_marks("\x02CX\x03\x02-1001\x03 x") == ("CX-1001 x", [[0, 7]])
     hit = store.Hit(
         uuid.uuid4(), "/d/[b]x[/b].dxf", "dxf", None, datetime.now(UTC), 1.0, "dxf.text", snippet, 1
     )
