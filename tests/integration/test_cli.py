@@ -75,7 +75,7 @@ def test_submit_work_status_end_to_end(clean_db: Engine, tmp_path: Path) -> None
     again = submit_json(str(folder), "--recursive")
     assert not any(o["queued"] for o in again)
 
-    r = run_cli("work", "--concurrency", "2", "--until-empty")
+    r = run_cli("work", "--concurrency", "2", "--until-empty", timeout=300)  # the scan is OCR'd
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     assert "completed 5, failed 0" in r.stderr
