@@ -26,7 +26,14 @@ def test_result_shows_the_drawing(clean_db: Engine, tmp_path: Path) -> None:
 
     pdf = run_cli("result", jobs["pdf"][:8], env=WIDE)
     assert pdf.returncode == 0, pdf.stderr
-    sections = ("dimensions (", "GD&T frames (3)", "datums (3)", "title block (", "parts list (3)", "notes (")
+    sections = (
+        "dimension callouts (",
+        "GD&T frames (3)",
+        "datums (3)",
+        "title block (",
+        "parts list (3)",
+        "notes (",
+    )
     for section in sections:
         assert section in pdf.stdout, section
     for seen in ("12.50 +0.10/-0.05", "+0.1 / -0.05", "H7/g6", "position", "flatness", "parallelism"):
