@@ -75,7 +75,7 @@ def test_submit_work_status_end_to_end(clean_db: Engine, tmp_path: Path) -> None
     again = submit_json(str(folder), "--recursive")
     assert not any(o["queued"] for o in again)
 
-    r = run_cli("work", "--concurrency", "2", "--until-empty", timeout=300)  # the scan is OCR'd
+    r = run_cli("work", "--concurrency", "2", "--until-empty", timeout=600)  # the scan is OCR'd
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     assert "completed 5, failed 0" in r.stderr
@@ -102,7 +102,7 @@ def test_run_is_the_cron_entry_point(clean_db: Engine, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     shutil.copytree(SAMPLES, folder)
     report = tmp_path / "report.json"
-    r = run_cli("run", str(folder), "-r", "--report", str(report), timeout=300)
+    r = run_cli("run", str(folder), "-r", "--report", str(report), timeout=600)  # OCR of the scan
     assert r.returncode == 0, r.stderr
     data = json.loads(report.read_text())
     assert data["completed"] == 5 and data["submitted"] == 5 and data["failed"] == 0
