@@ -29,9 +29,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from cadextract import __version__, db, files, queue, views, worker
+from cadextract import __version__, db, files, queue, views
 from cadextract.config import ConfigError, Settings
 from cadextract.extractors import registry
+from cadextract.runtime import pool, stopping, supervisor
 
 OK = 0
 JOBS_FAILED = 1
@@ -332,12 +333,12 @@ def _work(
     prefetch: int | None,
     formats: list[str] | None,
     live: bool,
-) -> worker.Stats:
+) -> supervisor.Stats:
     settings = state.settings
     engine = state.engine(pool_size=2)
     log = logging.getLogger("cadextract.jobs")
 
-    def on_event(e: worker.Event) -> None:
+    def on_event(e: supervisor.Event) -> None:
         if e.kind == "claimed" and live:
             return
         level = logging.WARNING if e.kind in ("failed", "lost") else logging.INFO
@@ -361,21 +362,21 @@ def _work(
             db.embedded_url(settings.home)
         return engine
 
-    options = worker.Options(
+    options = supervisor.Options(
         concurrency=concurrency,
         until_empty=until_empty,
         wait_for_retries=wait_for_retries,
         prefetch=prefetch,
         formats=formats,
     )
-    sup = worker.Supervisor(engine, settings, options, on_event=on_event, reconnect=reconnect)
-    exiting = worker.install_signal_handlers(sup)
+    sup = supervisor.Supervisor(engine, settings, options, on_event=on_event, reconnect=reconnect)
+    exiting = stopping.install_signal_handlers(sup.request_stop)
     try:
         if live:
             with Live(console=out, refresh_per_second=4, transient=False) as display:
                 last = 0.0
 
-                def on_tick(s: worker.Supervisor) -> None:
+                def on_tick(s: supervisor.Supervisor) -> None:
                     nonlocal last
                     now = time.monotonic()
                     if now - last >= 0.25:
@@ -421,7 +422,7 @@ def work(
     live = out.is_terminal and not quiet
     with user_errors():
         _configure_logging(quiet, verbose, log_file)
-        worker.start_forkserver()  # its imports overlap ours and the database's
+        pool.start_forkserver()  # its imports overlap ours and the database's
         formats = _split(fmt) or None
         for f in formats or []:
             registry.get(f)
@@ -467,7 +468,7 @@ def run(
     started = time.monotonic()
     with user_errors():
         _configure_logging(quiet, verbose, log_file)
-        worker.start_forkserver()  # its imports overlap hashing and submitting
+        pool.start_forkserver()  # its imports overlap hashing and submitting
         outcomes, skipped = _submit(
             state,
             paths,

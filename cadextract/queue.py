@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -88,6 +88,13 @@ class Lease:
     token: uuid.UUID
     progress: float = 0.0
     note: str | None = None
+
+
+class Held(NamedTuple):
+    """A job and the lease token that fences writes about it."""
+
+    id: uuid.UUID
+    token: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -435,7 +442,7 @@ def record_failures(conn: sa.Connection, items: Sequence[Failure]) -> dict[uuid.
     return {r.id: r.status for r in rows}
 
 
-def release(conn: sa.Connection, held: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> set[uuid.UUID]:
+def release(conn: sa.Connection, held: Sequence[Held]) -> set[uuid.UUID]:
     """processing -> pending without counting the attempt (worker shutting down)."""
     if not held:
         return set()
@@ -460,7 +467,7 @@ def release(conn: sa.Connection, held: Sequence[tuple[uuid.UUID, uuid.UUID]]) ->
     return {r.id for r in rows}
 
 
-def mark_cancelled(conn: sa.Connection, held: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> set[uuid.UUID]:
+def mark_cancelled(conn: sa.Connection, held: Sequence[Held]) -> set[uuid.UUID]:
     """processing -> cancelled once the worker has killed the child; no result is kept."""
     if not held:
         return set()

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from cadextract import files, queue, result, worker
+from cadextract import files, queue, result
 from cadextract.config import Settings
+from cadextract.runtime import supervisor
 from tests.conftest import CORPUS, REFERENCE
 
 REL = 1e-6
@@ -56,7 +57,7 @@ def corpus_run(engine: Engine) -> dict[str, tuple[queue.Job, dict[str, Any] | No
         outcomes = queue.enqueue(conn, new)
     assert all(o.skipped_reason is None for o in outcomes)
     settings = Settings(database_url=None, home=Path("/nonexistent"), heartbeat_seconds=0.5, poll_seconds=0.5)
-    sup = worker.Supervisor(engine, settings, worker.Options(concurrency=2, until_empty=True))
+    sup = supervisor.Supervisor(engine, settings, supervisor.Options(concurrency=2, until_empty=True))
     sup.run()
     out: dict[str, tuple[queue.Job, dict[str, Any] | None]] = {}
     with engine.connect() as conn:

@@ -10,8 +10,9 @@ A step is at most four transactions, in this order:
 1. the outcomes (completions, failures, cancels, releases; all fenced by lease token)
    and the claim of the next jobs, together;
 2. the heartbeat: renew leases, store progress, learn of cancel requests;
-3. the rescue of jobs whose worker stopped renewing its lease, then folding the job
-   counts the triggers appended (``queue.compact_counts``).
+3. the rescue of jobs whose worker stopped renewing its lease;
+4. folding the job counts the triggers appended (``queue.compact_counts``), right
+   after a rescue.
 
 A database error ends the step; what committed before it is still reported.
 """
@@ -33,8 +34,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from cadextract import queue
-
-Held = tuple[uuid.UUID, uuid.UUID]  # (job id, lease token)
+from cadextract.runtime import ledger
+from cadextract.runtime.outcomes import Cancel, Outcome, Release
 
 
 @dataclass
@@ -43,8 +44,8 @@ class Plan:
 
     completions: list[queue.Completion] = field(default_factory=list)
     failures: list[queue.Failure] = field(default_factory=list)
-    cancels: list[Held] = field(default_factory=list)
-    releases: list[Held] = field(default_factory=list)
+    cancels: list[Cancel] = field(default_factory=list)
+    releases: list[Release] = field(default_factory=list)
     claim: int = 0  # jobs wanted; 0: no claim this step
     worker_id: str = ""
     formats: Sequence[str] = ()
@@ -56,12 +57,18 @@ class Plan:
     leases: list[queue.Lease] | None = None  # heartbeat these
     rescue: bool = False
 
+    @classmethod
+    def writing(cls, outcomes: list[Outcome]) -> Plan:
+        """A plan that writes these outcomes (what else it does is filled in after)."""
+        completions, failures, cancels, releases = ledger.writes(outcomes)
+        return cls(completions, failures, cancels, releases)
+
     def has_writes(self) -> bool:
         return bool(self.completions or self.failures or self.cancels or self.releases)
 
-    def finishing(self) -> set[uuid.UUID]:
-        """Jobs whose completion or failure this step writes."""
-        return {c.id for c in self.completions} | {f.id for f in self.failures}
+    def outcomes(self) -> list[Outcome]:
+        """Everything this step writes, in the order it writes it."""
+        return [*self.completions, *self.failures, *self.cancels, *self.releases]
 
 
 @dataclass
@@ -107,8 +114,8 @@ def _write(conn: sa.Connection, plan: Plan) -> tuple[set[uuid.UUID], dict[uuid.U
     done |= queue.complete(conn, plan.completions)
     failure_status = queue.record_failures(conn, plan.failures)
     done |= set(failure_status)
-    done |= queue.mark_cancelled(conn, plan.cancels)
-    done |= queue.release(conn, plan.releases)
+    done |= queue.mark_cancelled(conn, [queue.Held(c.id, c.token) for c in plan.cancels])
+    done |= queue.release(conn, [queue.Held(r.id, r.token) for r in plan.releases])
     return done, failure_status
 
 

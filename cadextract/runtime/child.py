@@ -18,10 +18,10 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 from cadextract import result
 from cadextract.extractors import base, registry
+from cadextract.runtime.messages import Done, ErrorInfo, Failed, JobSpec, Progress
 
 PROGRESS_EVERY = 0.25  # seconds between progress messages; extractors may call far more often
 
@@ -31,7 +31,7 @@ registry.names()
 
 
 def main(conn: Connection) -> None:
-    """Entry point of a child process (started with the spawn method)."""
+    """Entry point of a child process (forked from the forkserver, see ``pool.start_forkserver``)."""
     # Ctrl-C in a terminal reaches the whole foreground process group: keep children
     # out of it so only the supervisor decides what happens to running jobs.
     os.setpgrp()
@@ -69,9 +69,9 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def run(job: dict[str, Any], conn: Connection | None) -> tuple[Any, ...]:
-    """Run one job; returns ("done", id, json, size) or ("error", id, error-dict)."""
-    job_id = job["id"]
+def run(job: JobSpec, conn: Connection | None) -> Done | Failed:
+    """Run one job; ``Progress`` goes over ``conn`` while it runs."""
+    job_id = job.id
     last_sent = time.monotonic()  # the first progress report waits a period too
 
     def progress(percent: float, note: str | None = None) -> None:
@@ -79,57 +79,49 @@ def run(job: dict[str, Any], conn: Connection | None) -> tuple[Any, ...]:
         now = time.monotonic()
         if conn is not None and now - last_sent >= PROGRESS_EVERY:
             last_sent = now
-            conn.send(("progress", job_id, max(0.0, min(100.0, float(percent))), note))
+            conn.send(Progress(job_id, max(0.0, min(100.0, float(percent))), note))
 
     try:
         text = _extract(job, progress)
     except base.ExtractionError as exc:
-        return ("error", job_id, error_dict(exc, permanent=exc.permanent, error_type=exc.error_type))
+        return Failed(job_id, error_info(exc, permanent=exc.permanent, error_type=exc.error_type))
     except registry.UnknownFormat as exc:
-        return ("error", job_id, error_dict(exc, permanent=True, error_type="UnknownFormat"))
+        return Failed(job_id, error_info(exc, permanent=True, error_type="UnknownFormat"))
     except MemoryError as exc:
-        return (
-            "error",
-            job_id,
-            error_dict(
-                exc,
-                permanent=True,
-                error_type="MemoryLimit",
-                message="the job ran out of memory (memory limit)",
-            ),
-        )
+        message = "the job ran out of memory (memory limit)"
+        return Failed(job_id, error_info(exc, permanent=True, error_type="MemoryLimit", message=message))
     except Exception as exc:
         # unexpected: retried (it may be the machine, not the file), traceback kept
-        return ("error", job_id, error_dict(exc, permanent=False, with_traceback=True))
-    return ("done", job_id, text, len(text.encode()))
+        return Failed(job_id, error_info(exc, permanent=False, with_traceback=True))
+    return Done(job_id, text, len(text.encode()))
 
 
-def _extract(job: dict[str, Any], progress: base.Progress) -> str:
-    path = Path(job["path"])
+def _extract(job: JobSpec, progress: base.Progress) -> str:
+    path = Path(job.path)
     try:
         digest = _sha256(path)
     except FileNotFoundError:
         raise base.FileUnreadable(f"file not found: {path} (moved, deleted or share not mounted?)") from None
     except OSError as exc:
         raise base.FileUnreadable(f"cannot read {path}: {exc.strerror or exc}") from None
-    if digest != job["sha256"]:
+    if digest != job.sha256:
         raise base.PermanentError(
-            f"file changed since it was submitted (sha256 {digest[:12]}… != {job['sha256'][:12]}…); "
+            f"file changed since it was submitted (sha256 {digest[:12]}… != {job.sha256[:12]}…); "
             "submit it again to extract the new content",
             error_type="FileChanged",
         )
-    extractor = registry.get(job["format"])
+    extractor = registry.get(job.format)
     started = time.perf_counter()
-    payload = extractor.extract(path, job["options"], progress)
+    payload = extractor.extract(path, job.options, progress)
     elapsed = time.perf_counter() - started
     document = result.build_document(
-        format=job["format"],
+        format=job.format,
         extractor_name=extractor.name,
         extractor_version=extractor.version,
         libraries=extractor.versions(),
         path=str(path),
         sha256=digest,
-        size=job["size"],
+        size=job.size,
         payload=payload,
         extract_seconds=elapsed,
     )
@@ -137,7 +129,7 @@ def _extract(job: dict[str, Any], progress: base.Progress) -> str:
         text = json.dumps(document, allow_nan=False, separators=(",", ":"), default=str)
     except ValueError as exc:
         raise base.PermanentError(f"result is not valid JSON: {exc}", error_type="BadResult") from None
-    limit = job.get("max_result_bytes")
+    limit = job.max_result_bytes
     if limit and len(text) > limit:
         raise base.PermanentError(
             f"result document is {len(text) / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB ceiling "
@@ -152,21 +144,20 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def error_dict(
+def error_info(
     exc: BaseException,
     *,
     permanent: bool,
     error_type: str | None = None,
     message: str | None = None,
     with_traceback: bool = False,
-) -> dict[str, Any]:
+) -> ErrorInfo:
     """The error entry stored in a job's history (time, attempt and worker added later)."""
-    entry: dict[str, Any] = {
-        "type": error_type or type(exc).__name__,
-        "message": message or str(exc) or type(exc).__name__,
-        "permanent": permanent,
-    }
-    if with_traceback:
-        # the last frames are where the parser gave up; keep it short for the table
-        entry["traceback"] = "".join(traceback.format_exception(exc, limit=-8))[-4000:]
-    return entry
+    # the last frames are where the parser gave up; keep it short for the table
+    trace = "".join(traceback.format_exception(exc, limit=-8))[-4000:] if with_traceback else None
+    return ErrorInfo(
+        type=error_type or type(exc).__name__,
+        message=message or str(exc) or type(exc).__name__,
+        permanent=permanent,
+        traceback=trace,
+    )
