@@ -4,9 +4,8 @@ A claimed job moves QUEUED (here, waiting for a child) → PIPED (sent to a chil
 the one it runs) → RUNNING (its child's current job) → OUTBOX (an outcome waiting for
 the next database step) → WRITING (in the step in flight) → gone. A job can also leave
 the pipeline early; the three ways it does are each decided in one method here:
-``lease_lost``, ``cancel_requested`` and (for a child that died) ``Verdict``s from
-``outcomes.after_kill``. The ledger decides and records; the supervisor kills children
-and writes.
+``lease_lost``, ``cancel_requested`` and ``child_gone``. The ledger decides and
+records; the supervisor kills children and writes.
 """
 
 from __future__ import annotations
@@ -18,7 +17,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from cadextract.queue import Claimed, Completion, Failure, Lease
-from cadextract.runtime.outcomes import Cancel, Fate, Outcome, Release
+from cadextract.runtime import outcomes
+from cadextract.runtime.outcomes import Cancel, Fate, Kill, KillReason, Outcome, Release, Verdict
 from cadextract.runtime.pool import Child
 
 
@@ -50,6 +50,18 @@ class Act(enum.Enum):
     NOTHING = "nothing"
     KILL_CHILD = "kill child"  # the job is running: kill its child (the kill settles it)
     DROPPED = "dropped"  # the job is no longer held: tell the user it was lost
+
+
+CHILD_STOPPED = Kill(KillReason.SHUTDOWN, "child stopped")  # for jobs queued behind a dead child's
+
+
+@dataclass(frozen=True)
+class Ending:
+    """A job whose child went away, and what becomes of it."""
+
+    held: HeldJob
+    verdict: Verdict
+    why: Kill
 
 
 class Ledger:
@@ -169,6 +181,18 @@ class Ledger:
             self.backlog.remove(job_id)
             self.record(held, Cancel(job_id, held.job.token))
         return Act.NOTHING
+
+    def child_gone(self, child: Child, kill: Kill) -> list[Ending]:
+        """The child died or was killed: its current job ends for ``kill``, the jobs queued
+        behind it go back to the queue (unless cancelled or lost meanwhile)."""
+        endings = []
+        why = kill
+        while child.jobs:
+            held = self.held[child.jobs.popleft()]
+            self.ended(held)
+            endings.append(Ending(held, outcomes.after_kill(held.fate, why), why))
+            why = CHILD_STOPPED
+        return endings
 
 
 def writes(

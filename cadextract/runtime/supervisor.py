@@ -40,7 +40,7 @@ from cadextract.runtime import dbstep, limits, outcomes, pacing
 from cadextract.runtime.connection import Connection
 from cadextract.runtime.ledger import Act, HeldJob, Ledger, Place
 from cadextract.runtime.messages import Done, Failed, JobSpec, Progress
-from cadextract.runtime.outcomes import Event, EventKind, Kill, KillReason, Stats, Verdict
+from cadextract.runtime.outcomes import Event, EventKind, Kill, Stats, Verdict
 from cadextract.runtime.pool import Child, Pool
 from cadextract.runtime.stopping import Stop
 
@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 
 MAX_WAIT = 0.25  # longest the loop sleeps, so signals and deadlines are seen promptly
 SHUTDOWN_STEP_WAIT = 30.0  # seconds a stopping worker waits for a database step in flight
-CHILD_STOPPED = Kill(KillReason.SHUTDOWN, "child stopped")  # for jobs queued behind a dead child's
 
 
 @dataclass
@@ -258,32 +257,29 @@ class Supervisor:
         """The child is done with its current job and goes straight on to the next one."""
         held = self.ledger[child.jobs.popleft()]
         child.jobs_run += 1
-        self._ended(held)
+        self._took(held)
+        self.ledger.ended(held)
         if child.jobs:
             self._start(self.ledger[child.jobs[0]])
         return held
 
     def _child_gone(self, child: Child) -> None:
-        """The child died or was killed: its current job gets the reason, the ones queued behind go back."""
+        """The child died or was killed: the ledger says what becomes of the jobs it held."""
         code = child.process.exitcode
         self.pool.gone(child)
         if not child.jobs:
             return
-        head = self.ledger[child.jobs.popleft()]
-        self._ended(head)
         log.debug(
             "child %s ended (%s) holding %d job(s); kill reason %s",
             child.process.pid,
             limits.describe_exit(code),
-            len(child.jobs) + 1,
+            len(child.jobs),
             child.kill,
         )
+        self._took(self.ledger[child.jobs[0]])
         kill = limits.death_reason(child.kill, code, stopping=self.stop.requested)
-        self._conclude(head, outcomes.after_kill(head.fate, kill), kill)
-        while child.jobs:
-            behind = self.ledger[child.jobs.popleft()]
-            self.ledger.ended(behind)
-            self._conclude(behind, outcomes.after_kill(behind.fate, CHILD_STOPPED), CHILD_STOPPED)
+        for ending in self.ledger.child_gone(child, kill):
+            self._conclude(ending.held, ending.verdict, ending.why)
 
     def _kill(self, child: Child, kill: Kill) -> None:
         self.pool.kill(child, kill)
@@ -292,10 +288,9 @@ class Supervisor:
     def _start(self, held: HeldJob) -> None:
         self.ledger.started(held, time.monotonic(), limits.timeout_for(held.job, self.settings))
 
-    def _ended(self, held: HeldJob) -> None:
+    def _took(self, held: HeldJob) -> None:
         if held.started is not None:
             self.pacing.took(time.monotonic() - held.started)
-        self.ledger.ended(held)
 
     def _conclude(self, held: HeldJob, verdict: Verdict, why: Done | Failed | Kill) -> None:
         """Turn a verdict into the outcome to write (or drop the job)."""
