@@ -110,7 +110,9 @@ def test_what_is_reported_once_a_step_committed() -> None:
     retry = Failure(job, token, JobStatus.PENDING, 12.4, {"type": "Timeout", "message": "slow"})
     failed = Failure(job, token, JobStatus.FAILED, 0.0, {"type": "CorruptFile", "message": "bad"})
 
-    def told(outcome: outcomes.Outcome, done: set[uuid.UUID], status: dict[uuid.UUID, str] | None = None):  # type: ignore[no-untyped-def]
+    def told(
+        outcome: outcomes.Outcome, done: set[uuid.UUID], status: dict[uuid.UUID, str] | None = None
+    ) -> tuple[str, str]:
         event = outcomes.reported(outcome, done, status or {})
         return event.kind, event.detail
 
