@@ -31,6 +31,7 @@ from sqlalchemy.exc import DBAPIError
 
 from cadextract import __version__, db, files, queue, views
 from cadextract.config import ConfigError, Settings
+from cadextract.display import clean, printable
 from cadextract.extractors import registry
 from cadextract.runtime import pool, stopping, supervisor
 
@@ -111,7 +112,7 @@ def user_errors() -> Iterator[None]:
 
 
 def _die(message: str, code: int) -> None:
-    err.print(f"cadextract: {message}", markup=False, highlight=False, soft_wrap=True)
+    err.print(f"cadextract: {printable(message)}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -173,8 +174,9 @@ def _submit(
     batch: str | None,
     options: dict[str, Any],
     show_progress: bool,
+    follow_links: bool = False,
 ) -> tuple[list[queue.Enqueued], list[tuple[str, str]]]:
-    candidates = files.collect(paths, recursive=recursive, forced_format=fmt)
+    candidates = files.collect(paths, recursive=recursive, forced_format=fmt, follow_links=follow_links)
     good = [c for c in candidates if c.skip_reason is None]
     skipped = [(str(c.path), c.skip_reason or "") for c in candidates if c.skip_reason]
     engine = state.engine()  # connect before hashing: a dead database should fail fast
@@ -241,6 +243,10 @@ OptionOpt = Annotated[
     list[str] | None, typer.Option("--option", "-o", help="Job option KEY=VALUE (repeatable).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+FollowLinksOpt = Annotated[
+    bool,
+    typer.Option("--follow-links", help="Inside folders, also follow links that lead outside the folder."),
+]
 
 
 def _default_batch() -> str:
@@ -259,6 +265,7 @@ def submit(
     batch: BatchOpt = None,
     option: OptionOpt = None,
     as_json: JsonOpt = False,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """Queue one job per file; unchanged files already queued or done are skipped."""
     state = _state(ctx)
@@ -274,6 +281,7 @@ def submit(
             batch=batch or _default_batch(),
             options=_parse_options(option),
             show_progress=not as_json,
+            follow_links=follow_links,
         )
     if as_json:
         print(json.dumps(_submit_json(outcomes, skipped), indent=2))
@@ -352,8 +360,8 @@ def _work(
             e.kind,
             views.short_id(e.job_id),
             e.format,
-            e.path,
-            f"  ({e.detail})" if e.detail else "",
+            printable(e.path),
+            f"  ({printable(e.detail)})" if e.detail else "",
         )
 
     def reconnect() -> Engine:
@@ -393,6 +401,8 @@ def _work(
             stats = sup.run()
     finally:
         exiting()
+    if sup.fatal is not None:
+        raise db.SchemaProblem(sup.fatal)
     return stats
 
 
@@ -458,6 +468,7 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     log_file: Annotated[Path | None, typer.Option(help="Also log to this file.")] = None,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """Submit, then work until the queue is empty: the cron entry point.
 
@@ -480,6 +491,7 @@ def run(
             batch=label,
             options=_parse_options(option),
             show_progress=not quiet,
+            follow_links=follow_links,
         )
         logging.getLogger("cadextract").info("%s", views.submit_counts(outcomes, skipped).plain)
         _work(
@@ -502,7 +514,7 @@ def run(
         f"{summary['cancelled']} cancelled, {summary['unfinished']} unfinished, "
         f"{len(skipped)} not submittable, in {summary['seconds']:.1f}s"
     )
-    err.print(line, highlight=False)
+    err.print(printable(line), highlight=False, markup=False)
     if summary["failed"] or summary["cancelled"] or summary["unfinished"]:
         raise typer.Exit(JOBS_FAILED)
 
@@ -622,7 +634,7 @@ def result(
         if rows:
             out.print(views.rows_table(rows, title="details"))
     if document.get("warnings"):
-        out.print(f"[yellow]warnings:[/] {'; '.join(document['warnings'])}")
+        out.print(f"[yellow]warnings:[/] {clean('; '.join(document['warnings']))}")
 
 
 # -- jobs / cancel / retry / purge ----------------------------------------------------
@@ -819,6 +831,7 @@ def purge(
         err.print(
             f"{verb} {removed} job(s) older than {older_than} ({', '.join(statuses)}) in {seconds:.1f}s",
             highlight=False,
+            markup=False,
         )
 
 
@@ -899,7 +912,11 @@ def export(
             if output:
                 target.close()
     if output:
-        err.print(f"wrote {n} {'rows' if to == 'csv' else 'results'} to {output}", highlight=False)
+        err.print(
+            f"wrote {n} {'rows' if to == 'csv' else 'results'} to {printable(str(output))}",
+            highlight=False,
+            markup=False,
+        )
 
 
 # -- db / doctor ----------------------------------------------------------------------
@@ -912,6 +929,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     with user_errors():
         engine = state.engine(migrate=False)
         db.upgrade(engine)
+        db.check_tables(engine)  # "current" is not enough: a dropped table is not current
         err.print(f"schema at revision {db.current_revision(engine)}", highlight=False)
 
 
@@ -977,7 +995,7 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         except db.DatabaseUnavailable as exc:
             checks.append({"check": "database", "ok": False, "detail": str(exc)})
         for name in registry.names():
-            if name.startswith("test-") or name == "noop":
+            if registry.is_internal(name):
                 continue  # benchmark and fault-test extractors, not formats
             try:
                 ext = registry.get(name)
@@ -1008,7 +1026,7 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         table.add_column("ok")
         table.add_column("detail", overflow="fold")
         for c in checks:
-            table.add_row(c["check"], "[green]ok[/]" if c["ok"] else "[red]FAIL[/]", c["detail"])
+            table.add_row(c["check"], "[green]ok[/]" if c["ok"] else "[red]FAIL[/]", clean(c["detail"]))
         out.print(table)
     if not all(c["ok"] for c in checks):
         raise typer.Exit(

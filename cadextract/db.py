@@ -21,13 +21,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from cadextract import models
+from cadextract import models, schema_health
 
 log = logging.getLogger(__name__)
 
 EMBEDDED_DB = "cadextract"
 # any 64-bit number unique to this app: serialises concurrent migrations
 MIGRATION_LOCK_KEY = 0x0CADE0CADE
+CREATE_DB_LOCK_KEY = 0x0CADE0CADF  # serialises CREATE DATABASE on a fresh embedded server
 # the newest migration (a test checks it against alembic's head): every command
 # compares it with the database, and imports alembic (0.1 s) only to migrate
 SCHEMA_HEAD = "0002"
@@ -35,6 +36,10 @@ SCHEMA_HEAD = "0002"
 
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached or used; the message never contains a password."""
+
+
+class SchemaProblem(DatabaseUnavailable):
+    """The database answers but its schema is damaged or newer than this code: waiting won't help."""
 
 
 def mask_url(url: str) -> str:
@@ -126,11 +131,22 @@ def _running_as_root() -> bool:
 
 
 def _create_database(admin_uri: str, name: str) -> None:
+    """Create the database unless it exists; safe when many processes start at once.
+
+    Two commands started together on a fresh data directory both saw no database and
+    both ran CREATE DATABASE; the loser failed with a unique violation on
+    pg_database's name index (not DuplicateDatabase). An advisory lock serialises the
+    check and the create, and every form of "already exists" counts as success.
+    """
     with psycopg.connect(admin_uri, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
-                conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute("SELECT pg_advisory_lock(%s)", (CREATE_DB_LOCK_KEY,))
+        try:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                with contextlib.suppress(psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+                    conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (CREATE_DB_LOCK_KEY,))
 
 
 def resolve_url(database_url: str | None, home: Path) -> str:
@@ -203,6 +219,7 @@ def upgrade(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
         try:
+            check_revision(_revision_on(conn))
             if _revision_on(conn) != head_revision():
                 cfg = _alembic_config(engine)
                 cfg.attributes["connection"] = conn
@@ -232,8 +249,32 @@ def connect(database_url: str | None, home: Path, *, migrate: bool = True, pool_
     check_connection(engine)
     if migrate:
         try:
-            if current_revision(engine) != SCHEMA_HEAD:
+            revision = current_revision(engine)
+            check_revision(revision)
+            if revision != SCHEMA_HEAD:
                 upgrade(engine)
+            check_tables(engine)
         except OperationalError as exc:
             raise DatabaseUnavailable(f"database error while migrating: {first_line(exc.orig)}") from None
+        except sa.exc.DBAPIError as exc:
+            if schema_health.is_schema_error(exc):
+                raise SchemaProblem(f"the database schema is damaged: {first_line(exc.orig)}") from None
+            raise
     return engine
+
+
+def check_revision(revision: str | None) -> None:
+    """Raise SchemaProblem when the database is at a revision this code does not know."""
+    if revision is None or revision == SCHEMA_HEAD:
+        return  # the common case costs no file reads
+    problem = schema_health.revision_problem(revision, schema_health.known_revisions(), SCHEMA_HEAD)
+    if problem:
+        raise SchemaProblem(problem)
+
+
+def check_tables(engine: Engine) -> None:
+    """Raise SchemaProblem when a table the code uses is missing (dropped by hand, say)."""
+    with engine.connect() as conn:
+        missing = schema_health.missing_tables(conn)
+        if missing:
+            raise SchemaProblem(schema_health.damaged_message(missing, _revision_on(conn)))

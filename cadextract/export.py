@@ -18,6 +18,7 @@ from typing import IO, Any
 import sqlalchemy as sa
 
 from cadextract import queue
+from cadextract.display import printable
 from cadextract.extractors import registry
 
 JOB_COLUMNS = ["job_id", "path", "format", "sha256", "size", "batch", "completed_at"]
@@ -93,4 +94,6 @@ def write_csv(
 def _cell(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         return json.dumps(value)
+    if isinstance(value, str):
+        return printable(value, keep_newlines=True)  # a spreadsheet cell, not a terminal escape
     return value

@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from cadextract import pathpolicy
+from cadextract.display import printable
 from cadextract.extractors import registry
 
 EXTENSIONS = {
@@ -88,47 +90,83 @@ class Candidate:
 
 
 def collect(
-    paths: Sequence[str | Path], *, recursive: bool, forced_format: str | None = None
+    paths: Sequence[str | Path],
+    *,
+    recursive: bool,
+    forced_format: str | None = None,
+    follow_links: bool = False,
 ) -> list[Candidate]:
     """Expand the command-line paths into candidates, or raise SubmitError on the first bad one.
 
     A file named explicitly must exist, be non-empty and be of a known format; inside
-    folders such files are returned with a ``skip_reason`` instead.
+    folders such files are returned with a ``skip_reason`` instead. Links inside a
+    folder are only taken when they stay inside it, unless ``follow_links``
+    (see :mod:`cadextract.pathpolicy`); a link named explicitly is the user's choice.
     """
     if forced_format is not None and not registry.is_registered(forced_format):
-        raise SubmitError(f"unknown format {forced_format!r}; known: {', '.join(registry.names())}")
+        raise SubmitError(
+            f"unknown format {printable(forced_format)!r}; known: {', '.join(registry.public_names())}"
+        )
     out: list[Candidate] = []
     seen: set[Path] = set()
     for raw in paths:
         path = Path(raw).expanduser()
+        shown = printable(str(raw))
         if not path.exists():
-            raise SubmitError(f"{raw}: no such file or directory")
+            raise SubmitError(f"{shown}: {pathpolicy.missing_reason(path)}")
         path = path.resolve()
         if path.is_dir():
             if not recursive:
-                raise SubmitError(f"{raw} is a folder: add --recursive to submit the files in it")
-            for found in _walk(path):
+                raise SubmitError(f"{shown} is a folder: add --recursive to submit the files in it")
+            for found, reason in _walk(path, follow_links=follow_links):
                 if found not in seen:
                     seen.add(found)
-                    out.append(_candidate(found, forced_format))
+                    out.append(
+                        Candidate(found, 0, None, reason) if reason else _candidate(found, forced_format)
+                    )
         else:
             if path in seen:
                 continue
             seen.add(path)
-            cand = _candidate(path, forced_format)
+            reason = pathpolicy.name_skip_reason(path)
+            cand = Candidate(path, 0, None, reason) if reason else _candidate(path, forced_format)
             if cand.skip_reason:
-                raise SubmitError(f"{raw}: {cand.skip_reason}")
+                raise SubmitError(f"{shown}: {cand.skip_reason}")
             out.append(cand)
     return out
 
 
-def _walk(root: Path) -> Iterable[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
+def _walk(root: Path, *, follow_links: bool) -> Iterable[tuple[Path, str | None]]:
+    """Files under ``root`` with a skip reason for those the path policy refuses."""
+    visited = {root}  # real paths of folders walked: a followed link cycle ends here
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=follow_links):
+        here = Path(dirpath)
+        keep = []
         # hidden folders (.git, .cache) never hold drawings worth queueing
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for d in sorted(d for d in dirnames if not d.startswith(".")):
+            sub = here / d
+            if sub.is_symlink():
+                info = pathpolicy.classify_link(sub, root)
+                reason = pathpolicy.link_skip_reason(info, follow_links=follow_links, is_dir=True)
+                if reason is not None and info.kind is not pathpolicy.LinkTarget.INSIDE:
+                    yield sub, reason
+                    continue
+                # a link to a folder inside the root is walked there, under its real name
+                if info.kind is pathpolicy.LinkTarget.INSIDE or info.target in visited:
+                    continue
+                assert info.target is not None
+                visited.add(info.target)
+            keep.append(d)
+        dirnames[:] = keep
         for name in sorted(filenames):
-            if not name.startswith("."):
-                yield Path(dirpath, name)
+            if name.startswith("."):
+                continue
+            path = here / name
+            reason = pathpolicy.name_skip_reason(path)
+            if reason is None and path.is_symlink():
+                info = pathpolicy.classify_link(path, root)
+                reason = pathpolicy.link_skip_reason(info, follow_links=follow_links)
+            yield path, reason
 
 
 def _candidate(path: Path, forced_format: str | None) -> Candidate:

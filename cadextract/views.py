@@ -15,6 +15,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from cadextract.display import clean, printable
 from cadextract.queue import Enqueued, Job, Summary
 
 STATUS_STYLE = {
@@ -65,13 +66,13 @@ def submit_table(outcomes: Sequence[Enqueued], skipped_files: Sequence[tuple[str
             table.add_row(
                 short_id(o.job_id) if o.job_id else "-",
                 o.job.format,
-                Text(f"skipped: {o.skipped_reason}", style="dim"),
-                o.job.path,
+                Text(f"skipped: {printable(o.skipped_reason)}", style="dim"),
+                clean(o.job.path),
             )
         else:
-            table.add_row(short_id(o.job_id), o.job.format, Text("queued", style="green"), o.job.path)
+            table.add_row(short_id(o.job_id), o.job.format, Text("queued", style="green"), clean(o.job.path))
     for path, reason in skipped_files:
-        table.add_row("-", "-", Text(f"skipped: {reason}", style="dim"), path)
+        table.add_row("-", "-", Text(f"skipped: {printable(reason)}", style="dim"), clean(path))
     return table
 
 
@@ -109,7 +110,12 @@ def running_table(jobs: Sequence[Job], *, now: datetime | None = None) -> Table:
     for j in jobs:
         elapsed = duration((now - j.started_at).total_seconds()) if j.started_at else "-"
         table.add_row(
-            short_id(j.id), j.worker_id or "-", j.format, elapsed, progress_cell(j.progress), j.path
+            short_id(j.id),
+            clean(j.worker_id or "-"),
+            j.format,
+            elapsed,
+            progress_cell(j.progress),
+            clean(j.path),
         )
     return table
 
@@ -139,7 +145,7 @@ def job_view(
                 key,
                 "-"
                 if value in (None, "", {})
-                else (json.dumps(value) if isinstance(value, dict) else str(value)),
+                else clean(json.dumps(value) if isinstance(value, dict) else str(value)),
             )
     parts: list[RenderableType] = [Panel(fields, title=f"job {job.id}", title_align="left")]
     if errors:
@@ -147,7 +153,7 @@ def job_view(
     if summary:
         parts.append(summary_table(summary, title="result summary"))
     if document and document.get("warnings"):
-        parts.append(Text("warnings: " + "; ".join(document["warnings"]), style="yellow"))
+        parts.append(Text("warnings: " + printable("; ".join(document["warnings"])), style="yellow"))
     return Group(*parts)
 
 
@@ -162,9 +168,9 @@ def errors_table(errors: Sequence[Mapping[str, Any]]) -> Table:
         table.add_row(
             str(e.get("attempt", "")),
             str(e.get("at", ""))[:19],
-            str(e.get("worker", "")),
-            str(e.get("type", "")),
-            str(e.get("message", "")),
+            clean(e.get("worker", "")),
+            clean(e.get("type", "")),
+            clean(e.get("message", "")),
         )
     return table
 
@@ -174,7 +180,7 @@ def summary_table(summary: Mapping[str, Any], *, title: str) -> Table:
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for key, value in summary.items():
-        table.add_row(key, _fmt(value))
+        table.add_row(clean(key), _fmt(value))
     return table
 
 
@@ -191,7 +197,7 @@ def rows_table(rows: Sequence[Mapping[str, Any]], *, title: str, limit: int = 40
             if k not in columns:
                 columns.append(k)
     for c in columns[:8]:
-        table.add_column(c, overflow="fold")
+        table.add_column(printable(c), overflow="fold")
     for r in rows[:limit]:
         table.add_row(*[_fmt(r.get(c)) for c in columns[:8]])
     return table
@@ -202,7 +208,7 @@ def _fmt(value: Any) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.6g}"
-    return str(value)
+    return clean(value)  # what a drawing says: no markup, no terminal escapes
 
 
 def jobs_table(jobs: Sequence[Job], *, now: datetime | None = None, width: int = 200) -> Table:
@@ -228,10 +234,10 @@ def jobs_table(jobs: Sequence[Job], *, now: datetime | None = None, width: int =
             ago(j.updated_at, now),
         ]
         if wide:
-            cells += [str(j.priority), j.batch or "-"]
-        cells.append(j.path)
+            cells += [str(j.priority), clean(j.batch or "-")]
+        cells.append(clean(j.path))
         if with_errors:
-            cells.append(f"{j.last_error_type}: {j.last_error_message}" if j.last_error_type else "")
+            cells.append(clean(f"{j.last_error_type}: {j.last_error_message}") if j.last_error_type else "")
         table.add_row(*cells)
     return table
 
@@ -261,7 +267,7 @@ def work_view(
             job.format,
             duration(now - running.started) if running.started else "-",
             progress_cell(running.progress),
-            job.path,
+            clean(job.path),
         )
     rate = stats.completed / elapsed if elapsed > 0 else 0.0
     head = Text.assemble(
@@ -288,7 +294,7 @@ def dashboard_view(d: Any, *, now: datetime | None = None, batch: str | None = N
     eta = duration(pending / rate) if rate > 0 and pending else ("-" if pending else "done")
     head = Text.assemble(
         ("cadextract watch", "bold"),
-        (f"  batch {batch}" if batch else "", "bold"),
+        (f"  batch {printable(batch)}" if batch else "", "bold"),
         (f"   {now.astimezone().strftime('%H:%M:%S')}", "dim"),
         ("   throughput ", ""),
         (f"{d.completed_last_minute}/min", "green"),
@@ -318,8 +324,8 @@ def dashboard_view(d: Any, *, now: datetime | None = None, batch: str | None = N
                 j.format,
                 f"{j.attempts}/{j.max_attempts}",
                 "in " + duration(wait),
-                f"{j.last_error_type}: {j.last_error_message}" if j.last_error_type else "-",
-                j.path,
+                clean(f"{j.last_error_type}: {j.last_error_message}") if j.last_error_type else "-",
+                clean(j.path),
             )
         parts.append(t)
     if d.failures:
@@ -335,8 +341,8 @@ def dashboard_view(d: Any, *, now: datetime | None = None, batch: str | None = N
                 short_id(j.id),
                 j.format,
                 ago(j.updated_at, now),
-                Text(f"{j.last_error_type}: {j.last_error_message}", style="red"),
-                j.path,
+                Text(printable(f"{j.last_error_type}: {j.last_error_message}"), style="red"),
+                clean(j.path),
             )
         parts.append(t)
     return Group(*parts)
@@ -351,7 +357,7 @@ def summary_counts_table(s: Summary) -> Table:
     counts.add_column("total", justify="right")
     for fmt in sorted(s.by_format):
         row = s.by_format[fmt]
-        counts.add_row(fmt, *[str(row.get(st, 0)) for st in states], str(sum(row.values())))
+        counts.add_row(clean(fmt), *[str(row.get(st, 0)) for st in states], str(sum(row.values())))
     counts.add_row(
         Text("all", style="bold"),
         *[str(s.by_status.get(st, 0)) for st in states],

@@ -153,3 +153,37 @@ class Extractor:
     extensions: tuple[str, ...] = field(default_factory=tuple)
     summarize: SummarizeFn | None = None
     rows: RowsFn | None = None
+
+
+#: leading bytes of formats a wrong file often turns out to be
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "a zip archive"),
+    (b"\x1f\x8b", "gzip data"),
+    (b"AC10", "a DWG drawing"),
+    (b"AC1", "a DWG drawing"),
+    (b"\x7fELF", "an executable"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"<", "XML or HTML"),
+    (b"{", "JSON or other text"),
+)
+
+
+def describe_head(head: bytes) -> str:
+    """What a file's first bytes look like, in words, never the bytes themselves.
+
+    Error messages are stored and shown to operators; quoting a file's bytes would
+    copy whatever it holds (a password hash behind a link, say) into the job.
+    """
+    for magic, name in _SIGNATURES:
+        if head.startswith(magic):
+            return name
+    sample = head[:512]
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"binary data ({len(head):#x} bytes read)"
+    if all(ch.isprintable() or ch in "\r\n\t" for ch in text):
+        return f"text ({len(head):#x} bytes read)"
+    return f"binary data ({len(head):#x} bytes read)"

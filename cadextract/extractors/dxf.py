@@ -147,7 +147,8 @@ def _sniff(path: Path) -> bool:
     except OSError as exc:
         raise FileUnreadable(f"cannot read {path}: {exc.strerror or exc}") from exc
     if size == 0 or not head.strip():
-        raise EmptyFile(f"{path.name} is empty (0 bytes of DXF data)")
+        what = "is empty (0 bytes)" if size == 0 else f"holds only whitespace ({size} bytes)"
+        raise EmptyFile(f"{path.name} {what}: nothing to extract")
     if head.startswith(BINARY_SENTINEL):
         return True
     if head[:6] in {b"AC1012", b"AC1014", b"AC1015", b"AC1018", b"AC1021", b"AC1024", b"AC1027"} or (

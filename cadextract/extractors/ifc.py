@@ -51,6 +51,7 @@ from cadextract.extractors.base import (
     TruncatedFile,
     UnsupportedVersion,
     WrongFormat,
+    describe_head,
 )
 
 DETAIL_LEVELS = ("summary", "full")
@@ -85,7 +86,7 @@ def _sniff_spf(head: bytes, tail: bytes | None, what: str) -> str | None:
             raise WrongFormat(f"{what} looks like XML (ifcXML?), not an IFC-SPF (ISO-10303-21) text file")
         raise WrongFormat(
             f"{what} is not an IFC file: it does not start with 'ISO-10303-21;' "
-            f"(first bytes {stripped[:16]!r})"
+            f"(it looks like {describe_head(stripped)})"
         )
     match = _FILE_SCHEMA_RE.search(head)
     schema = match.group(1).decode("ascii", "replace").strip() if match else None

@@ -42,6 +42,16 @@ def names() -> list[str]:
     return list(BUILTINS) + sorted(n for n in specs if n not in BUILTINS)
 
 
+def public_names() -> list[str]:
+    """The formats worth naming to a user: not the benchmark and fault-test extractors."""
+    return [n for n in names() if not is_internal(n)]
+
+
+def is_internal(name: str) -> bool:
+    """True for ``noop`` and ``test-*``: registered for benchmarks and fault tests only."""
+    return name == "noop" or name.startswith("test-")
+
+
 def is_registered(name: str) -> bool:
     """True when ``name`` is a known format."""
     return name in _specs()
@@ -53,7 +63,7 @@ def get(name: str) -> Extractor:
     try:
         spec = _specs()[name]
     except KeyError:
-        raise UnknownFormat(f"no extractor for format {name!r}; known: {', '.join(names())}") from None
+        raise UnknownFormat(f"no extractor for format {name!r}; known: {', '.join(public_names())}") from None
     module_name, _, attr = spec.partition(":")
     obj = getattr(importlib.import_module(module_name), attr)
     if not isinstance(obj, Extractor):

@@ -45,6 +45,7 @@ from cadextract.extractors.base import (
     TruncatedFile,
     UnsupportedVersion,
     WrongFormat,
+    describe_head,
 )
 
 HEAD_BYTES = 64 * 1024
@@ -189,7 +190,7 @@ def _check_file(path: Path) -> dict[str, Any]:
             raise WrongFormat(f"{path.name} is a zip archive, not a STEP text file (compressed STEP?)")
         raise WrongFormat(
             f"{path.name} is not a STEP file: it does not start with 'ISO-10303-21;' "
-            f"(first bytes {stripped[:16]!r})"
+            f"(it looks like {describe_head(stripped)})"
         )
     header = _header(head)
     schema = header["file_schema"]

@@ -44,6 +44,7 @@ def main(conn: Connection) -> None:
     # extractors turn that into result warnings, so it must not spill onto the
     # worker's terminal or cron mail through logging's last-resort handler
     logging.getLogger().addHandler(logging.NullHandler())
+    _release_forkserver()
     _die_with_parent()
     while True:
         try:
@@ -56,7 +57,27 @@ def main(conn: Connection) -> None:
         # each); each result goes back as soon as it exists, so the supervisor always
         # knows which job is running
         for job in msg:
-            conn.send(run(job, conn))
+            try:
+                conn.send(run(job, conn))
+            except OSError:  # BrokenPipeError: the supervisor is gone; nobody to tell
+                return
+
+
+def _release_forkserver() -> None:
+    """Close the forkserver's "alive" pipe, which multiprocessing hands every child.
+
+    The forkserver exits when the last holder of that pipe's write end is gone; with
+    children holding it too, a SIGKILLed supervisor left the forkserver, and through it
+    every child (which only die with the forkserver, see below), running for nobody.
+    """
+    import multiprocessing.forkserver as mp_forkserver
+
+    server = mp_forkserver._forkserver  # type: ignore[attr-defined]
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        server._forkserver_alive_fd = None  # type: ignore[attr-defined]
 
 
 def _die_with_parent() -> None:

@@ -52,6 +52,8 @@ class Connection:
         self._poll_seconds = poll_seconds
         self._next_reconnect = 0.0
         self._listen: psycopg.Connection[Any] | None = None
+        #: set when the schema turned out damaged: the worker stops; the CLI exits 3 with it
+        self.fatal: str | None = None
 
     def listen(self) -> None:
         try:
@@ -92,9 +94,17 @@ class Connection:
         self.failures += 1
         self._next_reconnect = time.monotonic() + backoff.delay(self._reconnect_policy, self.failures)
 
+    def broken(self, exc: BaseException) -> None:
+        """A missing table or column is no outage: waiting cannot fix it (the caller stops)."""
+        if self.fatal is None:
+            self.fatal = f"the database schema is damaged: {first_line(getattr(exc, 'orig', None) or exc)}"
+            log.error("%s; stopping (jobs held come back when their lease expires)", self.fatal)
+        self.connected = False
+        self.close()
+
     def reconnect(self, now: float, waiting: int) -> bool:
         """Try again if the backoff has passed; True once the database answers."""
-        if now < self._next_reconnect:
+        if now < self._next_reconnect or self.fatal is not None:
             return False
         try:
             if self._reconnect_engine is not None:

@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from cadextract import backoff
+from cadextract import backoff, schema_health
 from cadextract.config import Settings
 from cadextract.db import first_line
 from cadextract.extractors import registry
@@ -117,6 +117,11 @@ class Supervisor:
     @property
     def connected(self) -> bool:
         return self.db.connected
+
+    @property
+    def fatal(self) -> str | None:
+        """Why the worker had to stop (a damaged schema), if it had to."""
+        return self.db.fatal
 
     def request_stop(self, force: bool = False) -> None:
         """Stop claiming; running jobs get the grace period (or none when ``force``)."""
@@ -445,7 +450,11 @@ class Supervisor:
             log.info("rescued %d job(s) whose worker stopped renewing its lease", result.rescued)
             self._wake = True
         if result.error is not None:
-            self.db.lost(result.error)
+            if schema_health.is_schema_error(result.error):
+                self.db.broken(result.error)
+                self.request_stop(force=True)
+            else:
+                self.db.lost(result.error)
 
     def _act(self, held: HeldJob, act: Act, kill: Kill) -> None:
         """Carry out what the ledger decided about a lease loss or a cancel."""
