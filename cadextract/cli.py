@@ -29,11 +29,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from cadextract import __version__, db, files, queue, views
+from cadextract import __version__, db, files, views
 from cadextract.config import ConfigError, Settings
 from cadextract.display import clean, printable
 from cadextract.extractors import registry
 from cadextract.runtime import pool, stopping, supervisor
+from cadextract.store import commands, parsing, reads
 
 OK = 0
 JOBS_FAILED = 1
@@ -101,7 +102,7 @@ def user_errors() -> Iterator[None]:
         _die(str(exc), exc.code)
     except (files.SubmitError, ConfigError, registry.UnknownFormat) as exc:
         _die(str(exc), USAGE)
-    except (queue.JobNotFound, queue.AmbiguousPrefix) as exc:
+    except (parsing.JobNotFound, parsing.AmbiguousPrefix) as exc:
         _die(str(exc), NOT_FOUND)
     except db.DatabaseUnavailable as exc:
         _die(str(exc), DATABASE)
@@ -175,7 +176,7 @@ def _submit(
     options: dict[str, Any],
     show_progress: bool,
     follow_links: bool = False,
-) -> tuple[list[queue.Enqueued], list[tuple[str, str]]]:
+) -> tuple[list[commands.Enqueued], list[tuple[str, str]]]:
     candidates = files.collect(paths, recursive=recursive, forced_format=fmt, follow_links=follow_links)
     good = [c for c in candidates if c.skip_reason is None]
     skipped = [(str(c.path), c.skip_reason or "") for c in candidates if c.skip_reason]
@@ -190,7 +191,7 @@ def _submit(
             raise Failed(f"cannot read {exc.filename}: {exc.strerror}", USAGE) from None
     user = _user()
     new_jobs = [
-        queue.NewJob(
+        commands.NewJob(
             path=str(c.path),
             size=c.size,
             sha256=digests[c.path],
@@ -204,7 +205,7 @@ def _submit(
         for c in good
     ]
     with engine.begin() as conn:
-        outcomes = queue.enqueue(conn, new_jobs, force=force)
+        outcomes = commands.enqueue(conn, new_jobs, force=force)
     return outcomes, skipped
 
 
@@ -291,7 +292,7 @@ def submit(
     out.print(views.submit_counts(outcomes, skipped))
 
 
-def _submit_json(outcomes: list[queue.Enqueued], skipped: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def _submit_json(outcomes: list[commands.Enqueued], skipped: list[tuple[str, str]]) -> list[dict[str, Any]]:
     rows = [
         {
             "path": o.job.path,
@@ -505,7 +506,7 @@ def run(
         )
         ids = [o.job_id for o in outcomes if o.job_id is not None]
         with state.engine().connect() as conn:
-            final = queue.statuses(conn, ids)
+            final = reads.statuses(conn, ids)
     summary = _run_summary(label, outcomes, skipped, final, time.monotonic() - started)
     if report is not None:
         report.write_text(json.dumps(summary, indent=2) + "\n")
@@ -521,7 +522,7 @@ def run(
 
 def _run_summary(
     label: str,
-    outcomes: list[queue.Enqueued],
+    outcomes: list[commands.Enqueued],
     skipped: list[tuple[str, str]],
     final: dict[uuid.UUID, str],
     seconds: float,
@@ -568,15 +569,15 @@ def status(
         engine = state.engine()
         with engine.connect() as conn:
             if job is None:
-                s = queue.summary(conn, batch=batch)
+                s = reads.summary(conn, batch=batch)
                 if as_json:
                     print(json.dumps(_summary_json(s), indent=2))
                 else:
                     out.print(views.summary_view(s))
                 return
-            job_id = queue.resolve(conn, job)
-            j = queue.get(conn, job_id)
-            document = queue.get_result(conn, job_id)
+            job_id = reads.resolve(conn, job)
+            j = reads.get(conn, job_id)
+            document = reads.get_result(conn, job_id)
     summary = _result_summary(document)
     if as_json:
         print(json.dumps({**j.as_json(), "result_summary": summary}, indent=2, default=str))
@@ -584,7 +585,7 @@ def status(
         out.print(views.job_view(j, document, summary))
 
 
-def _summary_json(s: queue.Summary) -> dict[str, Any]:
+def _summary_json(s: reads.Summary) -> dict[str, Any]:
     return {
         "by_status": s.by_status,
         "by_format": s.by_format,
@@ -616,9 +617,9 @@ def result(
     state = _state(ctx)
     with user_errors():
         with state.engine().connect() as conn:
-            job_id = queue.resolve(conn, job)
-            j = queue.get(conn, job_id)
-            document = queue.get_result(conn, job_id)
+            job_id = reads.resolve(conn, job)
+            j = reads.get(conn, job_id)
+            document = reads.get_result(conn, job_id)
         if document is None:
             raise Failed(f"job {views.short_id(job_id)} has no result (status {j.status})", NOT_FOUND)
     if as_json:
@@ -667,12 +668,12 @@ def _split(values: list[str] | None) -> list[str]:
 
 def _filter(
     status: list[str] | None, fmt: list[str] | None, batch: str | None, since: str | None, path: str | None
-) -> queue.JobFilter:
+) -> reads.JobFilter:
     statuses = _split(status)
     bad = [s for s in statuses if s not in views.STATUS_STYLE]
     if bad:
         raise Failed(f"unknown status {bad[0]!r}; use {', '.join(views.STATUS_STYLE)}", USAGE)
-    return queue.JobFilter(
+    return reads.JobFilter(
         statuses=statuses, formats=_split(fmt), batch=batch, since=_since(since), path_glob=path
     )
 
@@ -706,11 +707,11 @@ def jobs(
     """List jobs, newest first, with filters."""
     state = _state(ctx)
     with user_errors():
-        if sort not in queue.SORTS:
-            raise Failed(f"unknown sort {sort!r}; use {', '.join(queue.SORTS)}", USAGE)
+        if sort not in reads.SORTS:
+            raise Failed(f"unknown sort {sort!r}; use {', '.join(reads.SORTS)}", USAGE)
         f = _filter(status, fmt, batch, since, path)
         with state.engine().connect() as conn:
-            found = queue.list_jobs(conn, f, sort=sort, limit=limit or None)
+            found = reads.list_jobs(conn, f, sort=sort, limit=limit or None)
     if ids:
         for j in found:
             print(j.id)
@@ -723,7 +724,7 @@ def jobs(
 def _ids_from(conn: Any, given: list[str]) -> list[uuid.UUID]:
     if given == ["-"]:
         given = [line.strip() for line in sys.stdin if line.strip()]
-    return [queue.resolve(conn, g) for g in given]
+    return [reads.resolve(conn, g) for g in given]
 
 
 @app.command()
@@ -743,8 +744,8 @@ def cancel(
             ids = _ids_from(conn, job_ids or [])
             if batch is not None or status:
                 f = _filter(status or ["pending", "processing"], None, batch, None, None)
-                ids += [j.id for j in queue.list_jobs(conn, f, limit=None)]
-            done = queue.cancel(conn, ids)
+                ids += [j.id for j in reads.list_jobs(conn, f, limit=None)]
+            done = commands.cancel(conn, ids)
     if as_json:
         print(json.dumps({k: [str(i) for i in v] for k, v in done.items()}, indent=2))
     else:
@@ -775,11 +776,11 @@ def retry(
             if failed:
                 ids += [
                     j.id
-                    for j in queue.list_jobs(
-                        conn, queue.JobFilter(statuses=["failed"], batch=batch), limit=None
+                    for j in reads.list_jobs(
+                        conn, reads.JobFilter(statuses=["failed"], batch=batch), limit=None
                     )
                 ]
-            back = queue.retry(conn, ids)
+            back = commands.retry(conn, ids)
     if as_json:
         print(json.dumps({"retried": [str(i) for i in back]}))
     else:
@@ -812,14 +813,14 @@ def purge(
         started = time.monotonic()
         if dry_run:
             with engine.connect() as conn:
-                removed = queue.count_purgeable(
+                removed = commands.count_purgeable(
                     conn, older_than_seconds=age.total_seconds(), statuses=statuses
                 )
         else:
             removed = 0
             while True:
                 with engine.begin() as conn:  # short transactions: no long locks
-                    n = queue.purge(conn, older_than_seconds=age.total_seconds(), statuses=statuses)
+                    n = commands.purge(conn, older_than_seconds=age.total_seconds(), statuses=statuses)
                 removed += n
                 if n == 0:
                     break
@@ -847,9 +848,9 @@ def watch(
     with user_errors():
         engine = state.engine()
 
-        def read() -> queue.Dashboard:
+        def read() -> reads.Dashboard:
             with engine.connect() as conn:
-                return queue.dashboard(conn, batch=batch)
+                return reads.dashboard(conn, batch=batch)
 
         if once:
             d = read()
@@ -902,7 +903,7 @@ def export(
         target = output.open("w", newline="") if output else sys.stdout
         try:
             with engine.connect() as conn:
-                items = queue.iter_results(conn, f)
+                items = reads.iter_results(conn, f)
                 if to == "jsonl":
                     n = exporter.write_jsonl(items, target)
                 else:

@@ -17,14 +17,14 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 
-from cadextract import queue
 from cadextract.display import printable
 from cadextract.extractors import registry
+from cadextract.store import reads
 
 JOB_COLUMNS = ["job_id", "path", "format", "sha256", "size", "batch", "completed_at"]
 
 
-def _job_fields(job: queue.Job) -> dict[str, Any]:
+def _job_fields(job: reads.Job) -> dict[str, Any]:
     return {
         "job_id": str(job.id),
         "path": job.path,
@@ -36,7 +36,7 @@ def _job_fields(job: queue.Job) -> dict[str, Any]:
     }
 
 
-def _flat(job: queue.Job, document: dict[str, Any], rows: bool) -> Iterator[dict[str, Any]]:
+def _flat(job: reads.Job, document: dict[str, Any], rows: bool) -> Iterator[dict[str, Any]]:
     try:
         extractor = registry.get(job.format)
     except (registry.UnknownFormat, ImportError):
@@ -53,7 +53,7 @@ def _flat(job: queue.Job, document: dict[str, Any], rows: bool) -> Iterator[dict
     yield {**base, "warnings": len(document.get("warnings", [])), **summary}
 
 
-def write_jsonl(items: Iterable[tuple[queue.Job, dict[str, Any]]], out: IO[str]) -> int:
+def write_jsonl(items: Iterable[tuple[reads.Job, dict[str, Any]]], out: IO[str]) -> int:
     """One line per job; returns the number written."""
     n = 0
     for job, document in items:
@@ -62,11 +62,11 @@ def write_jsonl(items: Iterable[tuple[queue.Job, dict[str, Any]]], out: IO[str])
     return n
 
 
-def csv_header(conn: sa.Connection, f: queue.JobFilter, *, rows: bool) -> list[str]:
+def csv_header(conn: sa.Connection, f: reads.JobFilter, *, rows: bool) -> list[str]:
     """Columns for a CSV export: job fields, then the union of the extractor fields."""
     header = list(JOB_COLUMNS) + ([] if rows else ["warnings"])
-    for fmt in queue.result_formats(conn, f):
-        sample = queue.first_result(conn, f, fmt)
+    for fmt in reads.result_formats(conn, f):
+        sample = reads.first_result(conn, f, fmt)
         if sample is None:
             continue
         job, document = sample
@@ -78,7 +78,7 @@ def csv_header(conn: sa.Connection, f: queue.JobFilter, *, rows: bool) -> list[s
 
 
 def write_csv(
-    items: Iterable[tuple[queue.Job, dict[str, Any]]], out: IO[str], header: list[str], *, rows: bool
+    items: Iterable[tuple[reads.Job, dict[str, Any]]], out: IO[str], header: list[str], *, rows: bool
 ) -> int:
     """Rows under the given header (unknown keys dropped); returns the number written."""
     writer = csv.DictWriter(out, fieldnames=header, extrasaction="ignore")

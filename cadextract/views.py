@@ -16,7 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from cadextract.display import clean, printable
-from cadextract.queue import Enqueued, Job, Summary
+from cadextract.store.commands import Enqueued
+from cadextract.store.reads import Job, Summary
 
 STATUS_STYLE = {
     "pending": "yellow",

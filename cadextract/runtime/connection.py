@@ -19,8 +19,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from tenacity.wait import wait_base
 
-from cadextract import backoff, queue
+from cadextract import backoff
 from cadextract.db import first_line
+from cadextract.store import sql
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class Connection:
         try:
             url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
             self._listen = psycopg.connect(url, autocommit=True, connect_timeout=5)
-            self._listen.execute(f"LISTEN {queue.CHANNEL}")
+            self._listen.execute(f"LISTEN {sql.CHANNEL}")
         except psycopg.Error as exc:
             log.debug("LISTEN unavailable (%s); polling every %ss", first_line(exc), self._poll_seconds)
             self._listen = None

@@ -16,10 +16,10 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from cadextract.queue import Claimed, Completion, Failure, Lease
 from cadextract.runtime import outcomes
 from cadextract.runtime.outcomes import Cancel, Fate, Kill, KillReason, Outcome, Release, Verdict
 from cadextract.runtime.pool import Child
+from cadextract.store.protocol import Claimed, Completion, Failure, Lease
 
 
 class Place(enum.Enum):

@@ -11,8 +11,8 @@ import signal
 
 from cadextract.config import Settings
 from cadextract.extractors import registry
-from cadextract.queue import Claimed
 from cadextract.runtime.outcomes import SHUTDOWN, Kill, KillReason
+from cadextract.store.protocol import Claimed
 
 log = logging.getLogger(__name__)
 

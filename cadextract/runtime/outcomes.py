@@ -19,8 +19,8 @@ from tenacity.wait import wait_base
 from cadextract import backoff
 from cadextract.config import Settings
 from cadextract.models import JobStatus
-from cadextract.queue import Claimed, Completion, Failure
 from cadextract.runtime.messages import Done, ErrorInfo, Failed
+from cadextract.store.protocol import Claimed, Completion, Failure
 
 __all__ = ["Completion", "Failure"]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any, cast
 
 from cadextract.config import Settings
-from cadextract.queue import Claimed
 from cadextract.runtime.pool import Child
+from cadextract.store.protocol import Claimed
 
 SETTINGS = Settings(database_url=None, home=Path("/nonexistent"), backoff_base=1.0, backoff_cap=8.0)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from cadextract.models import JobStatus
-from cadextract.queue import Completion, Failure
 from cadextract.runtime.ledger import Act, HeldJob, Ledger, Place
 from cadextract.runtime.outcomes import (
     CANCELLED,
@@ -16,6 +15,7 @@ from cadextract.runtime.outcomes import (
     Verdict,
 )
 from cadextract.runtime.pool import Child
+from cadextract.store.protocol import Completion, Failure
 from tests.unit.runtime_helpers import child, claimed
 
 DIED = Kill(KillReason.WORKER_DIED, "worker process died (killed by SIGSEGV)")

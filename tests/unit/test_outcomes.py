@@ -9,7 +9,6 @@ import pytest
 
 from cadextract import backoff
 from cadextract.models import JobStatus
-from cadextract.queue import Completion, Failure
 from cadextract.runtime import outcomes
 from cadextract.runtime.messages import Done, ErrorInfo, Failed, JobSpec, Progress
 from cadextract.runtime.outcomes import (
@@ -23,6 +22,7 @@ from cadextract.runtime.outcomes import (
     Stats,
     Verdict,
 )
+from cadextract.store.protocol import Completion, Failure
 from tests.unit.runtime_helpers import SETTINGS, claimed
 
 JOB = uuid.uuid4()
