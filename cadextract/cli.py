@@ -30,7 +30,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from cadextract import __version__, db, files, views
-from cadextract.config import ConfigError, Settings
+from cadextract import setting_rules as rules
+from cadextract.config import ConfigError, Settings, create_home
 from cadextract.display import clean, printable
 from cadextract.extractors import registry
 from cadextract.runtime import pool, stopping, supervisor
@@ -156,11 +157,25 @@ def _parse_options(pairs: list[str] | None) -> dict[str, Any]:
             options[key] = json.loads(raw)
         except ValueError:
             options[key] = raw
+    for key, value in options.items():
+        # NaN, Infinity and 1e400 parse as JSON numbers that PostgreSQL's jsonb refuses
+        problem = rules.finite_number_problem(
+            key, value, high=rules.JOB_TIMEOUT_MAX if key == "timeout" else None
+        )
+        if problem:
+            raise Failed(problem, USAGE)
     if "timeout" in options:
         timeout = options["timeout"]
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
             raise Failed(f"--option timeout={timeout!r}: give a number of seconds above 0", USAGE)
     return options
+
+
+def _finite(value: float) -> float:
+    """Click's ranges let NaN through (every comparison with it is false)."""
+    if value != value:
+        raise typer.BadParameter("not a number")
+    return value
 
 
 def _submit(
@@ -237,8 +252,25 @@ PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders.", show_d
 RecursiveOpt = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")]
 FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Force a format (skip detection).")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Queue files already extracted (same content).")]
-PriorityOpt = Annotated[int, typer.Option("--priority", "-p", help="Higher runs first.")]
-RetriesOpt = Annotated[int | None, typer.Option("--max-retries", help="Retries after the first attempt [3].")]
+PriorityOpt = Annotated[
+    int,
+    typer.Option(
+        "--priority",
+        "-p",
+        min=rules.PRIORITY_RANGE[0],
+        max=rules.PRIORITY_RANGE[1],
+        help="Higher runs first.",
+    ),
+]
+RetriesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-retries",
+        min=0,
+        max=int(rules.BY_FIELD["max_retries"].high),
+        help="Retries after the first attempt [3].",
+    ),
+]
 BatchOpt = Annotated[str | None, typer.Option("--batch", "-b", help="Batch label (default: a timestamp).")]
 OptionOpt = Annotated[
     list[str] | None, typer.Option("--option", "-o", help="Job option KEY=VALUE (repeatable).")
@@ -310,7 +342,9 @@ def _submit_json(outcomes: list[commands.Enqueued], skipped: list[tuple[str, str
 # -- work / run -------------------------------------------------------------------
 
 
-ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Child processes.")]
+ConcurrencyOpt = Annotated[
+    int, typer.Option("--concurrency", "-c", min=1, max=rules.CONCURRENCY_MAX, help="Child processes.")
+]
 
 
 def _configure_logging(quiet: bool, verbose: bool, log_file: Path | None) -> None:
@@ -650,7 +684,10 @@ def parse_age(text: str) -> timedelta:
     if not match:
         raise Failed(f"cannot read age {text!r}: use e.g. 30d, 12h, 90m", USAGE)
     value, unit = float(match.group(1)), match.group(2)
-    return timedelta(seconds=value * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit])
+    seconds = value * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
+    if seconds > rules.MAX_AGE_SECONDS:
+        raise Failed(f"age {text!r} is too large: at most 100 years (36500d)", USAGE)
+    return timedelta(seconds=seconds)
 
 
 def _since(text: str | None) -> datetime | None:
@@ -698,7 +735,9 @@ def jobs(
     since: SinceFilter = None,
     path: PathFilter = None,
     sort: Annotated[str, typer.Option(help="created, updated, priority, path, status.")] = "created",
-    limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="0 = no limit.")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=0, max=rules.LIMIT_MAX, help="0 = no limit.")
+    ] = 50,
     as_json: JsonOpt = False,
     ids: Annotated[
         bool, typer.Option("--ids", help="Only ids, one per line (pipe into cancel/retry).")
@@ -840,7 +879,9 @@ def purge(
 def watch(
     ctx: typer.Context,
     batch: BatchFilter = None,
-    interval: Annotated[float, typer.Option(help="Seconds between refreshes.")] = 1.0,
+    interval: Annotated[
+        float, typer.Option(min=0.1, max=3600, callback=_finite, help="Seconds between refreshes.")
+    ] = 1.0,
     once: Annotated[bool, typer.Option("--once", help="Render once and exit.")] = False,
 ) -> None:
     """Live dashboard: counts, throughput, ETA, running jobs, retries, failures (Ctrl-C exits)."""
@@ -900,7 +941,10 @@ def export(
             raise Failed("export writes results, which only completed jobs have", USAGE)
         f = _filter(None, fmt, batch, since, path)
         engine = state.engine()
-        target = output.open("w", newline="") if output else sys.stdout
+        try:
+            target = output.open("w", newline="") if output else sys.stdout
+        except OSError as exc:  # a folder, a missing folder, '' (the current folder)
+            raise Failed(f"cannot write {printable(str(output))}: {exc.strerror}", USAGE) from None
         try:
             with engine.connect() as conn:
                 items = reads.iter_results(conn, f)
@@ -909,9 +953,16 @@ def export(
                 else:
                     header = exporter.csv_header(conn, f, rows=rows)
                     n = exporter.write_csv(items, target, header, rows=rows)
+            if output:
+                target.close()  # /dev/full fails here, on the last buffer
+        except OSError as exc:
+            raise Failed(
+                f"cannot write {printable(str(output or 'the output'))}: {exc.strerror}", USAGE
+            ) from None
         finally:
             if output:
-                target.close()
+                with contextlib.suppress(OSError):
+                    target.close()
     if output:
         err.print(
             f"wrote {n} {'rows' if to == 'csv' else 'results'} to {printable(str(output))}",
@@ -1012,7 +1063,7 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
                 checks.append(
                     {"check": f"extractor {name}", "ok": False, "detail": f"{type(exc).__name__}: {exc}"}
                 )
-        s.home.mkdir(parents=True, exist_ok=True)
+        create_home(s.home)
         free = shutil.disk_usage(s.home).free
         checks.append(
             {"check": "free disk", "ok": free > 1 << 30, "detail": f"{free / 2**30:.1f} GiB in {s.home}"}

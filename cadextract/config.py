@@ -21,11 +21,14 @@ Environment variables (all optional):
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import platformdirs
+
+from cadextract import setting_rules
 
 
 def _env_float(name: str, default: float) -> float:
@@ -33,13 +36,20 @@ def _env_float(name: str, default: float) -> float:
     if raw is None or raw == "":
         return default
     try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number") from None
+        return setting_rules.parse_env(name, raw)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _env_int(name: str, default: int) -> int:
-    return int(_env_float(name, default))
+    return int(_env_float(name, default))  # whole and finite: parse_env checked
+
+
+def create_home(home: Path) -> None:
+    """Create the data directory readable by its owner only (0700, whatever the umask)."""
+    home.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        home.mkdir(mode=0o700)  # mkdir's mode is masked by the umask, which only removes bits
 
 
 class ConfigError(ValueError):
@@ -95,7 +105,13 @@ class Settings:
         return settings
 
     def check(self) -> None:
-        """Reject combinations that would make the queue unsafe."""
+        """Reject values out of their range (named in the message) and unsafe combinations."""
+        for rule in setting_rules.RULES:
+            problem = setting_rules.problem(rule, getattr(self, rule.field))
+            if problem:
+                raise ConfigError(problem)
+        if self.home.exists() and not self.home.is_dir():
+            raise ConfigError(f"CADEXTRACT_HOME={self.home} is not a directory")
         if self.heartbeat_seconds <= 0 or self.lease_seconds <= 0:
             raise ConfigError("lease and heartbeat must be positive")
         # a lease must survive a few missed heartbeats, or live jobs get rescued

@@ -18,10 +18,11 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
-from cadextract import models, schema_health
+from cadextract import dburl, models, schema_health
+from cadextract.config import create_home
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +44,16 @@ class SchemaProblem(DatabaseUnavailable):
 
 
 def mask_url(url: str) -> str:
-    """The URL with its password replaced by ***."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable URL>"
+    """The URL with every credential (user-info and query passwords) replaced by ***."""
+    return dburl.mask(url)
 
 
 def normalise_url(url: str) -> str:
     """Accept postgres:// and postgresql:// URLs and pin the psycopg 3 driver."""
     try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise DatabaseUnavailable(f"not a database URL: {mask_url(url)!r}") from None
+        parsed = dburl.parse(url)
+    except dburl.BadURL as exc:
+        raise DatabaseUnavailable(str(exc)) from None
     backend = parsed.get_backend_name()
     if backend not in ("postgresql", "postgres"):
         raise DatabaseUnavailable(f"only PostgreSQL is supported, got a {backend!r} URL ({mask_url(url)})")
@@ -77,7 +75,7 @@ def _pgserver() -> Any:
 
 def embedded_url(home: Path) -> str:
     """Start (or reuse) the embedded server and return a URL for its cadextract database."""
-    home.mkdir(parents=True, exist_ok=True)
+    create_home(home)
     pgserver = _pgserver()
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     try:
@@ -173,9 +171,8 @@ def check_connection(engine: Engine) -> None:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except OperationalError as exc:
-        raise DatabaseUnavailable(
-            f"cannot reach PostgreSQL at {mask_url(str(engine.url))}: {first_line(exc.orig)}"
-        ) from None
+        reason = dburl.redact(first_line(exc.orig), engine.url)
+        raise DatabaseUnavailable(f"cannot reach PostgreSQL at {dburl.mask(engine.url)}: {reason}") from None
 
 
 def first_line(exc: BaseException | None) -> str:

@@ -198,7 +198,7 @@ def rows_table(rows: Sequence[Mapping[str, Any]], *, title: str, limit: int = 40
             if k not in columns:
                 columns.append(k)
     for c in columns[:8]:
-        table.add_column(printable(c), overflow="fold")
+        table.add_column(clean(c), overflow="fold")
     for r in rows[:limit]:
         table.add_row(*[_fmt(r.get(c)) for c in columns[:8]])
     return table

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from tenacity.wait import wait_base
 
-from cadextract import backoff
+from cadextract import backoff, dburl
 from cadextract.db import first_line
 from cadextract.store import sql
 
@@ -58,11 +58,16 @@ class Connection:
 
     def listen(self) -> None:
         try:
-            url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self._listen = psycopg.connect(url, autocommit=True, connect_timeout=5)
+            # keywords, not a rendered URL: a password with a space broke that (and leaked)
+            params = {"connect_timeout": 5, **dburl.libpq_params(self.engine.url)}
+            self._listen = psycopg.connect(**params, autocommit=True)
             self._listen.execute(f"LISTEN {sql.CHANNEL}")
         except psycopg.Error as exc:
-            log.debug("LISTEN unavailable (%s); polling every %ss", first_line(exc), self._poll_seconds)
+            log.debug(
+                "LISTEN unavailable (%s); polling every %ss",
+                dburl.redact(first_line(exc), self.engine.url),
+                self._poll_seconds,
+            )
             self._listen = None
 
     def fileno(self) -> int | None:
