@@ -8,7 +8,8 @@ happen once per pool process, as in cadextract's children). `cadextract run` is 
 as a user would run it from cron, start to exit, on a fresh batch (--force) against an
 embedded PostgreSQL that is already running. The two alternate which goes first, and
 the pool's processes import only the extractors (not SQLAlchemy), so the pool is as
-bare as it can be.
+bare as it can be. `cadextract run` makes previews (the default) and the pool does not;
+``--with-no-previews`` adds `cadextract run --no-previews` to the rotation.
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--with-no-previews",
+        action="store_true",
+        help="also time `cadextract run --no-previews` in the rotation (the previews' own cost)",
+    )
     args = parser.parse_args()
     cands = [c for c in files.collect([args.corpus], recursive=True) if c.skip_reason is None]
     items = [(str(c.path), c.format or "") for c in cands]
@@ -65,8 +71,20 @@ def main() -> int:
         pool_s.append(time.perf_counter() - t)
         return outcomes
 
-    def time_run(i: int) -> int:
-        argv = ["run", str(args.corpus), "-r", "-c", "2", "--force", "--batch", f"overhead-{i}", "-q"]
+    def time_run(i: int, previews: bool = True) -> int:
+        argv = [
+            "run",
+            str(args.corpus),
+            "-r",
+            "-c",
+            "2",
+            "--force",
+            "--batch",
+            f"overhead-{i}-{previews}",
+            "-q",
+        ]
+        if not previews:
+            argv.append("--no-previews")
         t = time.perf_counter()
         r = subprocess.run(
             [sys.executable, "-m", "cadextract", *argv, "--max-retries", "0"],
@@ -75,23 +93,27 @@ def main() -> int:
             capture_output=True,
             text=True,
         )
-        run_s.append(time.perf_counter() - t)
+        (run_s if previews else bare_run_s).append(time.perf_counter() - t)
         return r.returncode
 
     pool_s: list[float] = []
     run_s: list[float] = []
+    bare_run_s: list[float] = []
     outcomes: list[str] = []
     for i in range(args.runs):
-        # alternate which side goes first: on a shared VM the second of two back-to-back
+        # rotate which side goes first: on a shared VM the second of two back-to-back
         # CPU-bound runs was often the slower one
-        if i % 2 == 0:
-            outcomes = time_pool()
-            code = time_run(i)
-        else:
-            code = time_run(i)
-            outcomes = time_pool()
+        sides = ["pool", "run"] + (["bare"] if args.with_no_previews else [])
+        shift = i % len(sides)
+        codes = []
+        for side in sides[shift:] + sides[:shift]:
+            if side == "pool":
+                outcomes = time_pool()
+            else:
+                codes.append(time_run(i, previews=side == "run"))
+        extra = f"  --no-previews {bare_run_s[-1]:.2f}s" if args.with_no_previews else ""
         print(
-            f"run {i + 1}: pool {pool_s[-1]:.2f}s  cadextract run {run_s[-1]:.2f}s (exit {code})",
+            f"run {i + 1}: pool {pool_s[-1]:.2f}s  cadextract run {run_s[-1]:.2f}s{extra} (exit {codes})",
             flush=True,
         )
     figures = {
@@ -103,6 +125,10 @@ def main() -> int:
         "run_median_s": statistics.median(run_s),
         "ratio": statistics.median(run_s) / statistics.median(pool_s),
     }
+    if bare_run_s:
+        figures["no_previews_run_s"] = bare_run_s
+        figures["no_previews_median_s"] = statistics.median(bare_run_s)
+        figures["no_previews_ratio"] = statistics.median(bare_run_s) / statistics.median(pool_s)
     print(json.dumps(figures, indent=2))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

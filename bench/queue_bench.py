@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from cadextract import db, files  # noqa: E402
-from cadextract.store import commands, reads  # noqa: E402
+from cadextract.store import commands, readmodels  # noqa: E402
 
 JOBS = "cadextract.extraction_jobs"
 
@@ -285,12 +285,12 @@ class Bench:
                 ).scalar_one()
             )
             checks = {
-                "status (summary)": lambda: reads.summary(conn),
-                "jobs --status failed --limit 50": lambda: reads.list_jobs(
-                    conn, reads.JobFilter(statuses=["failed"]), limit=50
+                "status (summary)": lambda: readmodels.summary(conn),
+                "jobs --status failed --limit 50": lambda: readmodels.list_jobs(
+                    conn, readmodels.JobFilter(statuses=["failed"]), limit=50
                 ),
-                "watch refresh (all its queries)": lambda: reads.dashboard(conn),
-                "status <8-char id prefix>": lambda: reads.resolve(conn, some[:8]),
+                "watch refresh (all its queries)": lambda: readmodels.dashboard(conn),
+                "status <8-char id prefix>": lambda: readmodels.resolve(conn, some[:8]),
             }
             for name, fn in checks.items():
                 fn()  # warm the cache, as a dashboard refreshing every second would

@@ -3,7 +3,8 @@
 Exit codes (docs/exit-codes.md):
     0 ok · 1 some jobs failed or did not finish · 2 usage error or bad input ·
     3 database unreachable or unusable · 4 job not found or id prefix ambiguous ·
-    130 interrupted
+    5 run: only known failures ·
+    6 object storage unreachable or credentials refused · 130 interrupted
 """
 
 from __future__ import annotations
@@ -20,28 +21,32 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from cadextract import __version__, db, files, views
+from cadextract import __version__, db, files, ops, views, watchview
 from cadextract import setting_rules as rules
 from cadextract.config import ConfigError, Settings, create_home
-from cadextract.display import clean, printable
+from cadextract.display import printable
 from cadextract.extractors import registry
 from cadextract.runtime import pool, stopping, supervisor
-from cadextract.store import commands, parsing, reads
+from cadextract.sources import submit as sources
+from cadextract.sources.urls import StorageUnavailable
+from cadextract.store import commands, parsing, readmodels
 
 OK = 0
 JOBS_FAILED = 1
 USAGE = 2
 DATABASE = 3
 NOT_FOUND = 4
+STORAGE = 6
 INTERRUPTED = 130
 
 app = typer.Typer(
@@ -107,6 +112,8 @@ def user_errors() -> Iterator[None]:
         _die(str(exc), NOT_FOUND)
     except db.DatabaseUnavailable as exc:
         _die(str(exc), DATABASE)
+    except StorageUnavailable as exc:
+        _die(str(exc), STORAGE)
     except DBAPIError as exc:
         _die(f"database error: {db.first_line(exc.orig)}", DATABASE)
     except KeyboardInterrupt:
@@ -180,7 +187,7 @@ def _finite(value: float) -> float:
 
 def _submit(
     state: State,
-    paths: list[Path],
+    paths: list[str],
     *,
     recursive: bool,
     fmt: str | None,
@@ -190,38 +197,48 @@ def _submit(
     batch: str | None,
     options: dict[str, Any],
     show_progress: bool,
+    rehash: bool = False,
+    dry_run: bool = False,
     follow_links: bool = False,
-) -> tuple[list[commands.Enqueued], list[tuple[str, str]]]:
-    candidates = files.collect(paths, recursive=recursive, forced_format=fmt, follow_links=follow_links)
-    good = [c for c in candidates if c.skip_reason is None]
-    skipped = [(str(c.path), c.skip_reason or "") for c in candidates if c.skip_reason]
-    engine = state.engine()  # connect before hashing: a dead database should fail fast
+    retry_failed: bool = False,
+) -> sources.Outcome:
     retries = state.settings.max_retries if max_retries is None else max_retries
     if retries < 0:
         raise Failed("--max-retries cannot be negative", USAGE)
-    with _hash_progress(show_progress and len(good) > 1, good) as on_done:
-        try:
-            digests = files.hash_all(good, on_done=on_done)
-        except OSError as exc:
-            raise Failed(f"cannot read {exc.filename}: {exc.strerror}", USAGE) from None
-    user = _user()
-    new_jobs = [
-        commands.NewJob(
-            path=str(c.path),
-            size=c.size,
-            sha256=digests[c.path],
-            format=c.format or "",
-            priority=priority,
-            max_attempts=retries + 1,
-            options=options,
-            batch=batch,
-            submitted_by=user,
-        )
-        for c in good
-    ]
-    with engine.begin() as conn:
-        outcomes = commands.enqueue(conn, new_jobs, force=force)
-    return outcomes, skipped
+    request = sources.Request(
+        paths=paths,
+        recursive=recursive,
+        forced_format=fmt,
+        force=force,
+        retry_failed=retry_failed,
+        rehash=rehash,
+        dry_run=dry_run,
+        follow_links=follow_links,
+        priority=priority,
+        max_attempts=retries + 1,
+        batch=batch,
+        options=options,
+        submitted_by=_user(),
+    )
+    engine = state.engine()  # connect before hashing: a dead database should fail fast
+    return sources.submit(engine, request, lambda todo: _hash_progress(show_progress and len(todo) > 1, todo))
+
+
+def _enqueue(
+    conn: Any, new_jobs: list[commands.NewJob], *, force: bool, retry_failed: bool
+) -> list[commands.Enqueued]:
+    """Enqueue, except content whose newest job failed for good (a known failure)."""
+    latest = readmodels.latest_jobs(conn, [(j.sha256, j.format) for j in new_jobs])
+    known: dict[int, commands.Enqueued] = {}
+    for i, j in enumerate(new_jobs):
+        hit = latest.get((j.sha256, j.format))
+        if (
+            ops.admit(hit[1] if hit else None, force=force, retry_failed=retry_failed)
+            is ops.Admission.KNOWN_FAILURE
+        ):
+            known[i] = commands.Enqueued(j, hit[0] if hit else None, skipped_reason=ops.KNOWN_FAILURE_REASON)
+    queued = iter(commands.enqueue(conn, [j for i, j in enumerate(new_jobs) if i not in known], force=force))
+    return [known[i] if i in known else next(queued) for i in range(len(new_jobs))]
 
 
 @contextlib.contextmanager
@@ -248,10 +265,27 @@ def _user() -> str | None:
         return None
 
 
-PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders.", show_default=False)]
+PathsArg = Annotated[
+    list[str], typer.Argument(help="Files, folders, or URLs (s3://bucket/prefix/).", show_default=False)
+]
+RehashOpt = Annotated[
+    bool, typer.Option("--rehash", help="Hash every file again, even those whose stat is unchanged.")
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would be queued; queue and record nothing.")
+]
 RecursiveOpt = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")]
 FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Force a format (skip detection).")]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Queue files already extracted (same content).")]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Queue files already extracted or failed (same content).")
+]
+RetryFailedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--retry-failed",
+        help="Queue files whose same content failed before (default: skip them as known failures).",
+    ),
+]
 PriorityOpt = Annotated[
     int,
     typer.Option(
@@ -280,10 +314,17 @@ FollowLinksOpt = Annotated[
     bool,
     typer.Option("--follow-links", help="Inside folders, also follow links that lead outside the folder."),
 ]
+NoPreviewsOpt = Annotated[
+    bool, typer.Option("--no-previews", help="Make no preview images (job option previews=false).")
+]
+
+
+def _with_previews(options: dict[str, Any], no_previews: bool) -> dict[str, Any]:
+    return {**options, "previews": False} if no_previews else options
 
 
 def _default_batch() -> str:
-    return datetime.now().strftime("%Y%m%d-%H%M%S")
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
 
 
 @app.command()
@@ -297,13 +338,20 @@ def submit(
     max_retries: RetriesOpt = None,
     batch: BatchOpt = None,
     option: OptionOpt = None,
+    retry_failed: RetryFailedOpt = False,
+    no_previews: NoPreviewsOpt = False,
+    rehash: RehashOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
     follow_links: FollowLinksOpt = False,
 ) -> None:
-    """Queue one job per file; unchanged files already queued or done are skipped."""
+    """Queue one job per file.
+
+    Unchanged files already queued, done or failed before are skipped.
+    """
     state = _state(ctx)
     with user_errors():
-        outcomes, skipped = _submit(
+        res = _submit(
             state,
             paths,
             recursive=recursive,
@@ -312,16 +360,46 @@ def submit(
             priority=priority,
             max_retries=max_retries,
             batch=batch or _default_batch(),
-            options=_parse_options(option),
+            options=_with_previews(_parse_options(option), no_previews),
             show_progress=not as_json,
+            rehash=rehash,
+            dry_run=dry_run,
             follow_links=follow_links,
+            retry_failed=retry_failed,
         )
+    outcomes, skipped = res.outcomes, res.skipped
     if as_json:
-        print(json.dumps(_submit_json(outcomes, skipped), indent=2))
+        rows = _submit_json(outcomes, skipped)
+        rows += [
+            {
+                "path": p,
+                "format": None,
+                "job_id": None,
+                "queued": False,
+                "reason": "disappeared",
+                "disappeared": True,
+            }
+            for p in res.disappeared
+        ]
+        print(json.dumps(rows, indent=2))
         return
     if len(outcomes) + len(skipped) <= 200:
         out.print(views.submit_table(outcomes, skipped))
     out.print(views.submit_counts(outcomes, skipped))
+    out.print(_scan_line(res, dry_run), markup=False, highlight=False)
+
+
+def _scan_line(res: sources.Outcome, dry_run: bool) -> str:
+    parts = [f"hashed {res.hashed}", f"unchanged since the last submit {res.unchanged}"]
+    if res.remote:
+        parts.append(f"objects {res.remote}")
+    parts.append(f"disappeared {len(res.disappeared)}")
+    line = ", ".join(parts)
+    shown = res.disappeared[:20]
+    if shown:
+        more = f" (+{len(res.disappeared) - len(shown)} more)" if len(res.disappeared) > len(shown) else ""
+        line += "\n  gone: " + "\n  gone: ".join(printable(p) for p in shown) + more
+    return ("dry run, nothing queued: " if dry_run else "") + line
 
 
 def _submit_json(outcomes: list[commands.Enqueued], skipped: list[tuple[str, str]]) -> list[dict[str, Any]]:
@@ -345,6 +423,10 @@ def _submit_json(outcomes: list[commands.Enqueued], skipped: list[tuple[str, str
 ConcurrencyOpt = Annotated[
     int, typer.Option("--concurrency", "-c", min=1, max=rules.CONCURRENCY_MAX, help="Child processes.")
 ]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Warnings only (failed jobs, database trouble); no live table.")
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Also debug lines (each claim).")]
 
 
 def _configure_logging(quiet: bool, verbose: bool, log_file: Path | None) -> None:
@@ -354,17 +436,61 @@ def _configure_logging(quiet: bool, verbose: bool, log_file: Path | None) -> Non
     for h in list(root_logger.handlers):
         root_logger.removeHandler(h)
     handler: logging.Handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
+    handler.setFormatter(_utc_formatter("%(asctime)s %(levelname)s %(message)s"))
     root_logger.addHandler(handler)
     if log_file is not None:
         try:
             fh = logging.FileHandler(log_file)
         except OSError as exc:
             raise Failed(f"cannot open log file {log_file}: {exc.strerror}", USAGE) from None
-        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        fh.setFormatter(_utc_formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
         root_logger.addHandler(fh)
     for noisy in ("pgserver", "alembic", "sqlalchemy", "ezdxf", "pdfminer"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def _utc_formatter(fmt: str) -> logging.Formatter:
+    """Log times in UTC with the zone shown (Z), like every time cadextract prints."""
+    formatter = logging.Formatter(fmt, "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    return formatter
+
+
+@contextlib.contextmanager
+def _logs_above(display: Live) -> Iterator[None]:
+    """Send log lines through the live display's console, so they print above its table.
+
+    A handler writing to the real stderr would print into the live region, and the table
+    would be drawn again below each line instead of in place.
+    """
+    root_logger = logging.getLogger()
+    moved: list[tuple[logging.StreamHandler[Any], Any]] = []
+    for h in root_logger.handlers:
+        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
+            moved.append((h, h.setStream(_LiveStream(display))))
+    try:
+        yield
+    finally:
+        for h, stream in moved:
+            h.setStream(stream)
+
+
+class _LiveStream:
+    """A file-like object printing whole lines above a rich Live display."""
+
+    def __init__(self, display: Live) -> None:
+        self.display = display
+        self.buffer = ""
+
+    def write(self, text: str) -> int:
+        self.buffer += text
+        while "\n" in self.buffer:
+            line, self.buffer = self.buffer.split("\n", 1)
+            self.display.console.print(Text(line), soft_wrap=True)
+        return len(text)
+
+    def flush(self) -> None:
+        return None
 
 
 def _work(
@@ -416,7 +542,7 @@ def _work(
     exiting = stopping.install_signal_handlers(sup.request_stop)
     try:
         if live:
-            with Live(console=out, refresh_per_second=4, transient=False) as display:
+            with Live(console=out, refresh_per_second=4, transient=False) as display, _logs_above(display):
                 last = 0.0
 
                 def on_tick(s: supervisor.Supervisor) -> None:
@@ -426,12 +552,18 @@ def _work(
                         last = now
                         display.update(
                             views.work_view(
-                                s.snapshot(), s.stats, elapsed=now - s.started_at, connected=s.connected
+                                s.snapshot(),
+                                s.stats,
+                                elapsed=now - s.started_at,
+                                connected=s.connected,
+                                width=display.console.width,
                             )
                         )
 
                 sup.on_tick = on_tick
                 stats = sup.run()
+                last = 0.0
+                on_tick(sup)  # the last frame shows the final counts
         else:
             stats = sup.run()
     finally:
@@ -458,8 +590,8 @@ def work(
         ),
     ] = None,
     fmt: Annotated[list[str] | None, typer.Option("--format", "-f", help="Only these formats.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     log_file: Annotated[Path | None, typer.Option(help="Also log to this file.")] = None,
 ) -> None:
     """Run a worker: claim jobs and extract them in child processes."""
@@ -495,27 +627,39 @@ def run(
     concurrency: ConcurrencyOpt = 2,
     fmt: FormatOpt = None,
     force: ForceOpt = False,
+    retry_failed: RetryFailedOpt = False,
     priority: PriorityOpt = 0,
     max_retries: RetriesOpt = None,
     batch: BatchOpt = None,
     option: OptionOpt = None,
-    report: Annotated[Path | None, typer.Option(help="Write the run summary as JSON here.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    no_previews: NoPreviewsOpt = False,
+    rehash: RehashOpt = False,
+    dry_run: DryRunOpt = False,
+    report: Annotated[
+        Path | None, typer.Option(help="Write the run summary as JSON here (the folder must exist).")
+    ] = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     log_file: Annotated[Path | None, typer.Option(help="Also log to this file.")] = None,
     follow_links: FollowLinksOpt = False,
 ) -> None:
-    """Submit, then work until the queue is empty: the cron entry point.
+    """Submit, then work until idle: the cron entry point.
 
-    Exits 0 only when every file of this run ends completed (extracted now or before).
+    Exits 0 when every file of this run ends completed (extracted now or before), 1 when
+    something failed, was cancelled or did not finish in this run, 5 when the only
+    problems are known failures (same content failed in an earlier run; not retried
+    unless --retry-failed).
     """
     state = _state(ctx)
     label = batch or f"run-{_default_batch()}"
     started = time.monotonic()
     with user_errors():
+        if report is not None and (problem := ops.report_path_problem(report)):
+            raise Failed(problem, USAGE)  # before any work: a report lost at the end helps nobody
         _configure_logging(quiet, verbose, log_file)
-        pool.start_forkserver()  # its imports overlap hashing and submitting
-        outcomes, skipped = _submit(
+        if not dry_run:
+            pool.start_forkserver()  # its imports overlap hashing and submitting
+        res = _submit(
             state,
             paths,
             recursive=recursive,
@@ -524,11 +668,18 @@ def run(
             priority=priority,
             max_retries=max_retries,
             batch=label,
-            options=_parse_options(option),
+            options=_with_previews(_parse_options(option), no_previews),
             show_progress=not quiet,
+            rehash=rehash,
+            dry_run=dry_run,
             follow_links=follow_links,
+            retry_failed=retry_failed,
         )
+        outcomes, skipped = res.outcomes, res.skipped
         logging.getLogger("cadextract").info("%s", views.submit_counts(outcomes, skipped).plain)
+        logging.getLogger("cadextract").info("%s", _scan_line(res, dry_run))
+        if dry_run:
+            return
         _work(
             state,
             concurrency=concurrency,
@@ -540,49 +691,31 @@ def run(
         )
         ids = [o.job_id for o in outcomes if o.job_id is not None]
         with state.engine().connect() as conn:
-            final = reads.statuses(conn, ids)
-    summary = _run_summary(label, outcomes, skipped, final, time.monotonic() - started)
-    if report is not None:
-        report.write_text(json.dumps(summary, indent=2) + "\n")
-    line = (
-        f"run {label}: {summary['completed']} completed, {summary['failed']} failed, "
-        f"{summary['cancelled']} cancelled, {summary['unfinished']} unfinished, "
-        f"{len(skipped)} not submittable, in {summary['seconds']:.1f}s"
+            final = readmodels.final_fields(conn, ids)
+    submitted = [
+        ops.Submitted(o.job.path, str(o.job_id) if o.job_id else None, o.skipped_reason) for o in outcomes
+    ]
+    summary = ops.run_report(
+        label,
+        submitted,
+        skipped,
+        final,
+        time.monotonic() - started,
+        scan=ops.ScanCounts(hashed=res.hashed, unchanged=res.unchanged, disappeared=res.disappeared),
     )
-    err.print(printable(line), highlight=False, markup=False)
-    if summary["failed"] or summary["cancelled"] or summary["unfinished"]:
-        raise typer.Exit(JOBS_FAILED)
-
-
-def _run_summary(
-    label: str,
-    outcomes: list[commands.Enqueued],
-    skipped: list[tuple[str, str]],
-    final: dict[uuid.UUID, str],
-    seconds: float,
-) -> dict[str, Any]:
-    files_out = []
-    for o in outcomes:
-        status = final.get(o.job_id, "missing") if o.job_id else "missing"
-        files_out.append(
-            {
-                "path": o.job.path,
-                "job_id": str(o.job_id) if o.job_id else None,
-                "status": status,
-                "queued_now": o.skipped_reason is None,
-            }
-        )
-    counts = {s: sum(1 for f in files_out if f["status"] == s) for s in ("completed", "failed", "cancelled")}
-    return {
-        "batch": label,
-        "seconds": round(seconds, 3),
-        "submitted": sum(1 for o in outcomes if o.skipped_reason is None),
-        "already_known": sum(1 for o in outcomes if o.skipped_reason),
-        "not_submittable": [{"path": p, "reason": r} for p, r in skipped],
-        **counts,
-        "unfinished": len(files_out) - sum(counts.values()),
-        "files": files_out,
-    }
+    if report is not None:
+        try:
+            report.write_text(json.dumps(summary.as_json(), indent=2) + "\n")
+        except OSError as exc:
+            err.print(
+                f"cadextract: cannot write report {printable(str(report))}: {exc.strerror}",
+                markup=False,
+                highlight=False,
+            )
+    err.print(printable(summary.line()), markup=False, highlight=False)
+    code = ops.run_exit_code(summary)
+    if code:
+        raise typer.Exit(code)
 
 
 # -- status / result ----------------------------------------------------------------
@@ -603,15 +736,15 @@ def status(
         engine = state.engine()
         with engine.connect() as conn:
             if job is None:
-                s = reads.summary(conn, batch=batch)
+                s = readmodels.summary(conn, batch=batch)
                 if as_json:
                     print(json.dumps(_summary_json(s), indent=2))
                 else:
                     out.print(views.summary_view(s))
                 return
-            job_id = reads.resolve(conn, job)
-            j = reads.get(conn, job_id)
-            document = reads.get_result(conn, job_id)
+            job_id = readmodels.resolve(conn, job)
+            j = readmodels.get(conn, job_id)
+            document = readmodels.get_result(conn, job_id)
     summary = _result_summary(document)
     if as_json:
         print(json.dumps({**j.as_json(), "result_summary": summary}, indent=2, default=str))
@@ -619,7 +752,7 @@ def status(
         out.print(views.job_view(j, document, summary))
 
 
-def _summary_json(s: reads.Summary) -> dict[str, Any]:
+def _summary_json(s: readmodels.Summary) -> dict[str, Any]:
     return {
         "by_status": s.by_status,
         "by_format": s.by_format,
@@ -646,30 +779,95 @@ def result(
     ctx: typer.Context,
     job: Annotated[str, typer.Argument(help="Job id or unique prefix.")],
     as_json: Annotated[bool, typer.Option("--json", help="The whole result document.")] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows per list.")] = 40,
+    show_all: Annotated[bool, typer.Option("--all", help="Every row of every list.")] = False,
 ) -> None:
     """Show what was extracted from one file."""
+    from cadextract import resultview
+
     state = _state(ctx)
     with user_errors():
         with state.engine().connect() as conn:
-            job_id = reads.resolve(conn, job)
-            j = reads.get(conn, job_id)
-            document = reads.get_result(conn, job_id)
+            job_id = readmodels.resolve(conn, job)
+            j = readmodels.get(conn, job_id)
+            document = readmodels.get_result(conn, job_id)
         if document is None:
             raise Failed(f"job {views.short_id(job_id)} has no result (status {j.status})", NOT_FOUND)
     if as_json:
         print(json.dumps(document, indent=2))
         return
-    out.print(views.summary_table({"file": j.path, "format": j.format, "job": str(j.id)}, title="file"))
-    summary = _result_summary(document)
-    if summary:
-        out.print(views.summary_table(summary, title="summary"))
     extractor = registry.get(document["format"])
-    if extractor.rows is not None:
-        rows = list(extractor.rows(document.get("payload", {})))
-        if rows:
-            out.print(views.rows_table(rows, title="details"))
-    if document.get("warnings"):
-        out.print(f"[yellow]warnings:[/] {clean('; '.join(document['warnings']))}")
+    rows = list(extractor.rows(document.get("payload", {}))) if extractor.rows is not None else []
+    out.print(
+        resultview.result_view(
+            path=j.path,
+            job_id=str(j.id),
+            document=document,
+            summary=_result_summary(document),
+            rows=rows,
+            limit=None if show_all else limit,
+        )
+    )
+
+
+@app.command()
+def preview(
+    ctx: typer.Context,
+    job: Annotated[str, typer.Argument(help="Job id or unique prefix.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write ('-': stdout).")],
+) -> None:
+    """Write the preview image of one job (SVG, PNG or JPEG, as it was made)."""
+    from cadextract.previews import store as preview_store
+
+    state = _state(ctx)
+    with user_errors():
+        with state.engine().connect() as conn:
+            job_id = readmodels.resolve(conn, job)
+            image = preview_store.get(conn, job_id)
+        if image is None:
+            raise Failed(f"job {views.short_id(job_id)} has no preview", NOT_FOUND)
+        data = image.plain()
+        if str(output) == "-":
+            sys.stdout.buffer.write(data)
+            return
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            raise Failed(f"cannot write {output}: {exc.strerror}", USAGE) from None
+    err.print(f"wrote the {image.mime} preview ({len(data)} bytes) to {output}", highlight=False)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on; other than loopback needs a token.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8765,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="CADEXTRACT_WEB_TOKEN", show_envvar=True, help="Access token for pages and API."),
+    ] = None,
+    read_only: Annotated[bool, typer.Option("--read-only", help="Show everything, allow no action.")] = False,
+) -> None:
+    """The web console: dashboard, jobs, results with previews, actions, JSON API (/api/)."""
+    from cadextract.web import security
+    from cadextract.web.serve import serve as run_console
+
+    state = _state(ctx)
+    with user_errors():
+        config = security.WebConfig(host=host, port=port, token=token or None, read_only=read_only)
+        try:
+            security.check_config(config)
+        except security.RefuseToStart as exc:
+            raise Failed(str(exc), USAGE) from None
+        engine = state.engine(pool_size=5)
+        err.print(
+            f"console on http://{host}:{port}/{' (read-only)' if read_only else ''}"
+            f"{'' if token else ' (no token: local access only)'}; Ctrl-C stops it",
+            highlight=False,
+        )
+        run_console(engine, config)
 
 
 # -- jobs / cancel / retry / purge ----------------------------------------------------
@@ -704,14 +902,24 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 def _filter(
-    status: list[str] | None, fmt: list[str] | None, batch: str | None, since: str | None, path: str | None
-) -> reads.JobFilter:
+    status: list[str] | None,
+    fmt: list[str] | None,
+    batch: str | None,
+    since: str | None,
+    path: str | None,
+    case_sensitive: bool = False,
+) -> readmodels.JobFilter:
     statuses = _split(status)
     bad = [s for s in statuses if s not in views.STATUS_STYLE]
     if bad:
         raise Failed(f"unknown status {bad[0]!r}; use {', '.join(views.STATUS_STYLE)}", USAGE)
-    return reads.JobFilter(
-        statuses=statuses, formats=_split(fmt), batch=batch, since=_since(since), path_glob=path
+    return readmodels.JobFilter(
+        statuses=statuses,
+        formats=_split(fmt),
+        batch=batch,
+        since=_since(since),
+        path_glob=path,
+        path_case_sensitive=case_sensitive,
     )
 
 
@@ -723,7 +931,13 @@ BatchFilter = Annotated[str | None, typer.Option("--batch", "-b", help="Batch la
 SinceFilter = Annotated[
     str | None, typer.Option("--since", help="Created within (30m, 2d) or since ISO time.")
 ]
-PathFilter = Annotated[str | None, typer.Option("--path", help="Glob on the file path (e.g. '*.dxf').")]
+PathFilter = Annotated[
+    str | None,
+    typer.Option(
+        "--path",
+        help="Glob on the file path, case-insensitive: '*.pdf' also matches X.PDF (no '/': the file name).",
+    ),
+]
 
 
 @app.command()
@@ -734,6 +948,9 @@ def jobs(
     batch: BatchFilter = None,
     since: SinceFilter = None,
     path: PathFilter = None,
+    case_sensitive: Annotated[
+        bool, typer.Option("--case-sensitive", help="--path matches case exactly.")
+    ] = False,
     sort: Annotated[str, typer.Option(help="created, updated, priority, path, status.")] = "created",
     limit: Annotated[
         int, typer.Option("--limit", "-n", min=0, max=rules.LIMIT_MAX, help="0 = no limit.")
@@ -746,11 +963,11 @@ def jobs(
     """List jobs, newest first, with filters."""
     state = _state(ctx)
     with user_errors():
-        if sort not in reads.SORTS:
-            raise Failed(f"unknown sort {sort!r}; use {', '.join(reads.SORTS)}", USAGE)
-        f = _filter(status, fmt, batch, since, path)
+        if sort not in readmodels.SORTS:
+            raise Failed(f"unknown sort {sort!r}; use {', '.join(readmodels.SORTS)}", USAGE)
+        f = _filter(status, fmt, batch, since, path, case_sensitive)
         with state.engine().connect() as conn:
-            found = reads.list_jobs(conn, f, sort=sort, limit=limit or None)
+            found = readmodels.list_jobs(conn, f, sort=sort, limit=limit or None)
     if ids:
         for j in found:
             print(j.id)
@@ -763,7 +980,7 @@ def jobs(
 def _ids_from(conn: Any, given: list[str]) -> list[uuid.UUID]:
     if given == ["-"]:
         given = [line.strip() for line in sys.stdin if line.strip()]
-    return [reads.resolve(conn, g) for g in given]
+    return [readmodels.resolve(conn, g) for g in given]
 
 
 @app.command()
@@ -774,7 +991,10 @@ def cancel(
     status: StatusFilter = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Cancel jobs: pending ones at once, running ones within about a second."""
+    """Cancel pending or running jobs.
+
+    Pending ones at once, running ones within about a second.
+    """
     state = _state(ctx)
     with user_errors():
         if not job_ids and batch is None and not status:
@@ -783,7 +1003,7 @@ def cancel(
             ids = _ids_from(conn, job_ids or [])
             if batch is not None or status:
                 f = _filter(status or ["pending", "processing"], None, batch, None, None)
-                ids += [j.id for j in reads.list_jobs(conn, f, limit=None)]
+                ids += [j.id for j in readmodels.list_jobs(conn, f, limit=None)]
             done = commands.cancel(conn, ids)
     if as_json:
         print(json.dumps({k: [str(i) for i in v] for k, v in done.items()}, indent=2))
@@ -805,7 +1025,10 @@ def retry(
     batch: BatchFilter = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Put failed or cancelled jobs back in the queue with fresh attempts."""
+    """Queue failed or cancelled jobs again.
+
+    They get fresh attempts; the error history is kept.
+    """
     state = _state(ctx)
     with user_errors():
         if not job_ids and not failed:
@@ -815,8 +1038,8 @@ def retry(
             if failed:
                 ids += [
                     j.id
-                    for j in reads.list_jobs(
-                        conn, reads.JobFilter(statuses=["failed"], batch=batch), limit=None
+                    for j in readmodels.list_jobs(
+                        conn, readmodels.JobFilter(statuses=["failed"], batch=batch), limit=None
                     )
                 ]
             back = commands.retry(conn, ids)
@@ -837,10 +1060,22 @@ def purge(
         list[str] | None,
         typer.Option("--status", "-s", help="Finished states to purge [completed,failed,cancelled]."),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, delete nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would go (by status, format, batch); delete nothing.")
+    ] = False,
+    list_jobs: Annotated[
+        bool, typer.Option("--list", help="With --dry-run: also list the jobs (up to --limit).")
+    ] = False,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=0, help="--list: at most N jobs; 0 = all.")
+    ] = 100,
     as_json: JsonOpt = False,
 ) -> None:
-    """Delete finished jobs (and results) older than an age; never pending or running ones."""
+    """Delete old finished jobs and their results.
+
+    Only completed, failed or cancelled jobs whose last update is older than the age;
+    never pending or running ones.
+    """
     state = _state(ctx)
     with user_errors():
         age = parse_age(older_than)
@@ -850,11 +1085,20 @@ def purge(
             raise Failed(f"purge only deletes finished jobs; {bad[0]!r} is not a finished state", USAGE)
         engine = state.engine()
         started = time.monotonic()
+        groups: list[readmodels.PurgeGroup] = []
+        listed: list[readmodels.Job] = []
+        if list_jobs and not dry_run:
+            raise Failed("--list goes with --dry-run (see what would go, then purge)", USAGE)
         if dry_run:
             with engine.connect() as conn:
-                removed = commands.count_purgeable(
+                groups = readmodels.purge_preview(
                     conn, older_than_seconds=age.total_seconds(), statuses=statuses
                 )
+                if list_jobs:
+                    listed = readmodels.purgeable_jobs(
+                        conn, older_than_seconds=age.total_seconds(), statuses=statuses, limit=limit or None
+                    )
+            removed = sum(g.jobs for g in groups)
         else:
             removed = 0
             while True:
@@ -865,8 +1109,26 @@ def purge(
                     break
         seconds = time.monotonic() - started
     if as_json:
-        print(json.dumps({"dry_run": dry_run, "jobs": removed, "seconds": round(seconds, 3)}))
+        data: dict[str, Any] = {"dry_run": dry_run, "jobs": removed, "seconds": round(seconds, 3)}
+        if dry_run:
+            data["groups"] = [
+                {
+                    "status": g.status,
+                    "format": g.format,
+                    "batch": g.batch,
+                    "jobs": g.jobs,
+                    "oldest": g.oldest.isoformat() if g.oldest else None,
+                }
+                for g in groups
+            ]
+        if list_jobs:
+            data["list"] = [j.as_json() for j in listed]
+        print(json.dumps(data, indent=2 if dry_run else None))
     else:
+        if groups:
+            out.print(views.purge_preview_table(groups))
+        if listed:
+            out.print(views.jobs_table(listed, width=out.width))
         verb = "would delete" if dry_run else "deleted"
         err.print(
             f"{verb} {removed} job(s) older than {older_than} ({', '.join(statuses)}) in {seconds:.1f}s",
@@ -878,81 +1140,171 @@ def purge(
 @app.command()
 def watch(
     ctx: typer.Context,
-    batch: BatchFilter = None,
+    batch: Annotated[
+        str | None, typer.Option("--batch", "-b", help="Batch label [the newest batch].")
+    ] = None,
+    all_batches: Annotated[bool, typer.Option("--all", help="Every batch together.")] = False,
     interval: Annotated[
         float, typer.Option(min=0.1, max=3600, callback=_finite, help="Seconds between refreshes.")
     ] = 1.0,
     once: Annotated[bool, typer.Option("--once", help="Render once and exit.")] = False,
 ) -> None:
-    """Live dashboard: counts, throughput, ETA, running jobs, retries, failures (Ctrl-C exits)."""
+    """Live dashboard of a batch (Ctrl-C exits).
+
+    Counts, progress of the batch, throughput, ETA, whether any worker is alive, running
+    jobs, scheduled retries and recent failures. Shows the newest batch unless --batch
+    or --all is given.
+    """
     state = _state(ctx)
     with user_errors():
+        if all_batches and batch is not None:
+            raise Failed("give --batch or --all, not both", USAGE)
         engine = state.engine()
 
-        def read() -> reads.Dashboard:
+        def read() -> watchview.Watch:
             with engine.connect() as conn:
-                return reads.dashboard(conn, batch=batch)
+                shown = None if all_batches else batch or readmodels.newest_batch(conn)
+                return watchview.Watch(
+                    dashboard=readmodels.dashboard(conn, batch=shown),
+                    activity=readmodels.activity(conn, batch=shown, window_for=ops.eta_window),
+                    chosen=batch is not None or all_batches,
+                )
 
         if once:
-            d = read()
+            w = read()
             if out.is_terminal:
-                out.print(views.dashboard_view(d, batch=batch))
+                out.print(watchview.watch_view(w, width=out.width))
             else:
-                print(views.dashboard_line(d), flush=True)
+                print(watchview.watch_line(w), flush=True)
             return
         try:
             if out.is_terminal:
                 with Live(
-                    views.dashboard_view(read(), batch=batch), console=out, screen=True, auto_refresh=False
+                    watchview.watch_view(read(), width=out.width),
+                    console=out,
+                    screen=True,
+                    auto_refresh=False,
                 ) as live:
                     while True:
                         time.sleep(interval)
-                        live.update(views.dashboard_view(read(), batch=batch), refresh=True)
+                        live.update(watchview.watch_view(read(), width=out.width), refresh=True)
             else:
                 while True:
-                    print(views.dashboard_line(read()), flush=True)
+                    print(watchview.watch_line(read()), flush=True)
                     time.sleep(interval)
         except KeyboardInterrupt:
             return  # Ctrl-C is how you leave a dashboard: not an error
 
 
+def _export_view(
+    state: State,
+    view: str,
+    *,
+    to: str,
+    fmt: list[str] | None,
+    batch: str | None,
+    path: str | None,
+    rows: bool,
+    since: str | None,
+    output: Path | None,
+) -> None:
+    from cadextract.search import export_view
+
+    try:
+        export_view.check(view)
+    except export_view.UnknownView as exc:
+        raise Failed(str(exc), USAGE) from None
+    if rows or since:
+        raise Failed("--view exports the view's own rows; --rows and --since do not apply", USAGE)
+    engine = state.engine()
+    target = output.open("w", newline="") if output else sys.stdout
+    try:
+        with engine.connect() as conn:
+            n = export_view.write(
+                conn,
+                view,
+                target,
+                to=to,
+                formats=_split(fmt),
+                batch=batch,
+                path_like=parsing.glob_to_like(path) if path else None,
+            )
+    finally:
+        if output:
+            target.close()
+    if output:
+        err.print(f"wrote {n} rows of {view} to {output}", highlight=False)
+
+
 @app.command()
 def export(
     ctx: typer.Context,
-    status: StatusFilter = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status", "-s", help="Only 'completed' is accepted: only completed jobs have results."
+        ),
+    ] = None,
     fmt: FormatFilter = None,
     batch: BatchFilter = None,
     since: SinceFilter = None,
     path: PathFilter = None,
     to: Annotated[str, typer.Option("--to", help="jsonl or csv.")] = "jsonl",
     rows: Annotated[bool, typer.Option("--rows", help="CSV: one row per entity/element/page/solid.")] = False,
+    latest: Annotated[
+        bool, typer.Option("--latest", help="Only the newest completed job of each file path.")
+    ] = False,
+    bom: Annotated[
+        bool,
+        typer.Option("--bom/--no-bom", help="CSV to a file: start with a UTF-8 BOM so Excel reads it right."),
+    ] = True,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")
     ] = None,
+    view: Annotated[
+        str | None, typer.Option("--view", help="A SQL view instead (texts, documents, ...; docs/sql.md).")
+    ] = None,
 ) -> None:
-    """Write the results of completed jobs as JSON Lines or CSV, streaming."""
+    """Write results of completed jobs as JSON Lines or CSV.
+
+    Streams from the database. CSV columns are the union of every field in the
+    selection (a first pass finds them): nothing is dropped. See docs/results.md.
+    """
     from cadextract import export as exporter
 
     state = _state(ctx)
     with user_errors():
         if to not in ("jsonl", "csv"):
             raise Failed(f"--to {to!r}: use jsonl or csv", USAGE)
+        if view is not None:
+            _export_view(
+                state, view, to=to, fmt=fmt, batch=batch, path=path, rows=rows, since=since, output=output
+            )
+            return
         if status and _split(status) != ["completed"]:
-            raise Failed("export writes results, which only completed jobs have", USAGE)
+            raise Failed("export writes results, which only completed jobs have (--status completed)", USAGE)
         f = _filter(None, fmt, batch, since, path)
         engine = state.engine()
-        try:
-            target = output.open("w", newline="") if output else sys.stdout
-        except OSError as exc:  # a folder, a missing folder, '' (the current folder)
-            raise Failed(f"cannot write {printable(str(output))}: {exc.strerror}", USAGE) from None
+        target: IO[str]
+        if output:
+            encoding = "utf-8-sig" if to == "csv" and bom else "utf-8"
+            try:
+                target = output.open("w", newline="", encoding=encoding)
+            except OSError as exc:  # a folder, a missing folder, '' (the current folder)
+                raise Failed(f"cannot write {printable(str(output))}: {exc.strerror}", USAGE) from None
+        else:
+            target = sys.stdout
         try:
             with engine.connect() as conn:
-                items = reads.iter_results(conn, f)
                 if to == "jsonl":
-                    n = exporter.write_jsonl(items, target)
+                    n = exporter.write_jsonl(readmodels.iter_results(conn, f, latest=latest), target)
                 else:
-                    header = exporter.csv_header(conn, f, rows=rows)
-                    n = exporter.write_csv(items, target, header, rows=rows)
+                    # two streaming passes: the first finds every column, the second writes
+                    header, prefixed = exporter.csv_header(
+                        readmodels.iter_results(conn, f, latest=latest), rows=rows
+                    )
+                    items = readmodels.iter_results(conn, f, latest=latest)
+                    n = exporter.write_csv(items, target, header, rows=rows, prefixed=prefixed)
             if output:
                 target.close()  # /dev/full fails here, on the last buffer
         except OSError as exc:
@@ -964,11 +1316,108 @@ def export(
                 with contextlib.suppress(OSError):
                     target.close()
     if output:
-        err.print(
-            f"wrote {n} {'rows' if to == 'csv' else 'results'} to {printable(str(output))}",
-            highlight=False,
-            markup=False,
-        )
+        what = "rows" if to == "csv" else "results"
+        err.print(f"wrote {n} {what} to {printable(str(output))}", highlight=False, markup=False)
+
+
+# -- search (cadextract/search/) -----------------------------------------------------
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[
+        str | None,
+        typer.Argument(help='Words, "a phrase", -exclude, a or b, prefix*. Optional with --field.'),
+    ] = None,
+    fmt: FormatFilter = None,
+    batch: BatchFilter = None,
+    path: PathFilter = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field", help="Title-block field NAME=VALUE, e.g. revision=B (repeatable, all must match)."
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10000, help="Hits to show.")] = 20,
+    all_jobs: Annotated[
+        bool, typer.Option("--all-jobs", help="Every completed job, not only the latest per file.")
+    ] = False,
+    as_json: JsonOpt = False,
+    ids: Annotated[bool, typer.Option("--ids", help="Only job ids, one per line.")] = False,
+) -> None:
+    """Find files by what they say: title blocks, texts, tables, names, properties."""
+    from cadextract.search import query as sq
+    from cadextract.search import render, store
+
+    state = _state(ctx)
+    with user_errors():
+        try:
+            fields = tuple(sq.parse_field(f) for f in field or [])
+            parsed = None if query is None and fields else sq.parse(query or "")
+        except sq.BadQuery as exc:
+            raise Failed(str(exc), USAGE) from None
+        filters = sq.Filters(formats=tuple(_split(fmt)), batch=batch, path_glob=path, fields=fields)
+        with state.engine().connect() as conn:
+            hits = store.search(conn, parsed, filters, limit=limit, all_jobs=all_jobs)
+    if ids:
+        for hit in hits:
+            print(hit.job_id)
+    elif as_json:
+        print(json.dumps([h.as_json() for h in hits], indent=2, ensure_ascii=False))
+    else:
+        if hits:
+            out.print(render.hits_table(hits))
+        err.print(render.footer(hits, all_jobs=all_jobs), highlight=False, markup=False)
+
+
+@app.command("index")
+def index_(
+    ctx: typer.Context,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Index every completed result again, not only missing ones.")
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=10000, help="Results per transaction.")
+    ] = 200,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the search index for results that lack it (or all again, with --rebuild)."""
+    from cadextract.search import store
+
+    state = _state(ctx)
+    with user_errors():
+        engine = state.engine()
+        with engine.connect() as conn:
+            c = store.counts(conn)
+        total = c.completed if rebuild else max(0, c.completed - c.indexed)
+        started = time.monotonic()
+        done = 0
+        after = uuid.UUID(int=0) if rebuild else None
+        with Progress(
+            TextColumn("indexing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=not err.is_terminal or as_json,
+        ) as bar:
+            task = bar.add_task("index", total=total)
+            while True:
+                with engine.begin() as conn:  # one transaction per batch: short locks, resumable
+                    n, last = store.index_batch(conn, limit=batch_size, rebuild_after=after)
+                if not n:
+                    break
+                done += n
+                after = last if rebuild else None
+                bar.update(task, completed=done)
+        with engine.begin() as conn:
+            store.fix_latest(conn)
+        seconds = time.monotonic() - started
+    if as_json:
+        print(json.dumps({"indexed": done, "rebuild": rebuild, "seconds": round(seconds, 3)}))
+    else:
+        err.print(f"indexed {done} result(s) in {seconds:.1f}s", highlight=False)
 
 
 # -- db / doctor ----------------------------------------------------------------------
@@ -1004,12 +1453,30 @@ def db_status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 
 @db_app.command("url")
-def db_url(ctx: typer.Context) -> None:
-    """The database URL in use, password masked."""
+def db_url(
+    ctx: typer.Context,
+    show_password: Annotated[
+        bool,
+        typer.Option(
+            "--show-password", help="Print the real URL (for pg_dump/psql); it contains the password."
+        ),
+    ] = False,
+) -> None:
+    """The database URL in use, password masked.
+
+    With --show-password: a plain postgresql:// URL that pg_dump and psql accept, e.g.
+    pg_dump "$(cadextract db url --show-password)" > backup.sql
+    """
     state = _state(ctx)
     with user_errors():
         s = state.settings
-        print(db.mask_url(db.resolve_url(s.database_url, s.home)))
+        url = db.resolve_url(s.database_url, s.home)
+        if show_password:
+            url = ops.libpq_url(url)
+            err.print("warning: this URL contains the database password", highlight=False, markup=False)
+            print(url)
+        else:
+            print(db.mask_url(url))
 
 
 @db_app.command("stop")
@@ -1023,7 +1490,7 @@ def db_stop(ctx: typer.Context) -> None:
 
 @app.command()
 def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Check the database, each extractor and the data directory."""
+    """Check the database, extractors and free disk."""
     import shutil
 
     state = _state(ctx)
@@ -1031,9 +1498,7 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     with user_errors():
         s = state.settings
         if s.database_url is None:
-            checks.append(
-                {"check": "embedded server", "ok": True, "detail": json.dumps(db.embedded_status(s.home))}
-            )
+            checks.append({"check": "embedded server", "ok": True, "detail": db.embedded_status(s.home)})
         try:
             engine = state.engine()
             rev = db.current_revision(engine)
@@ -1078,7 +1543,12 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         table.add_column("ok")
         table.add_column("detail", overflow="fold")
         for c in checks:
-            table.add_row(c["check"], "[green]ok[/]" if c["ok"] else "[red]FAIL[/]", clean(c["detail"]))
+            detail = c["detail"]
+            if isinstance(detail, dict):
+                detail = ", ".join(f"{k} {v}" for k, v in detail.items())
+            table.add_row(
+                c["check"], "[green]ok[/]" if c["ok"] else "[red]FAIL[/]", Text(printable(str(detail)))
+            )
         out.print(table)
     if not all(c["ok"] for c in checks):
         raise typer.Exit(

@@ -32,7 +32,7 @@ MIGRATION_LOCK_KEY = 0x0CADE0CADE
 CREATE_DB_LOCK_KEY = 0x0CADE0CADF  # serialises CREATE DATABASE on a fresh embedded server
 # the newest migration (a test checks it against alembic's head): every command
 # compares it with the database, and imports alembic (0.1 s) only to migrate
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0005"
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -161,7 +161,8 @@ def make_engine(url: str, *, pool_size: int = 2) -> Engine:
         pool_size=pool_size,
         max_overflow=2,
         pool_pre_ping=True,
-        connect_args={"connect_timeout": 5, "application_name": "cadextract"},
+        # every time cadextract shows comes back in UTC, whatever the server's zone (docs/guide.md)
+        connect_args={"connect_timeout": 5, "application_name": "cadextract", "options": "-c TimeZone=UTC"},
     )
 
 

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from rich.markup import escape as _escape_markup
+from rich.text import Text
 
 # C0 controls except TAB and LF, DEL, and the C1 range (U+0080-U+009F: 0x9B is a one-byte
 # CSI on terminals that honour 8-bit controls). An ESC starting a sequence is removed
@@ -68,3 +69,8 @@ def _only_escapes(text: str) -> bool:
 def has_undecodable(text: str) -> bool:
     """True when ``text`` holds surrogates, i.e. came from bytes that are not UTF-8."""
     return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def safe_text(value: Any, style: str = "", *, keep_newlines: bool = False) -> Text:
+    """A rich ``Text`` of a value from a file or path, controls gone (``Text`` never parses markup)."""
+    return Text(printable(str(value), keep_newlines=keep_newlines), style=style)

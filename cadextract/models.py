@@ -5,20 +5,24 @@ from __future__ import annotations
 from enum import StrEnum
 
 from sqlalchemy import (
+    ARRAY,
     REAL,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     Table,
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
 
 SCHEMA = "cadextract"
 
@@ -95,6 +99,9 @@ jobs = Table(
     Index("ix_jobs_status_format", "status", "format"),
     Index("ix_jobs_status_updated", "status", "updated_at"),
     Index("ix_jobs_batch", "batch"),
+    # the console's listing, newest first with keyset pagination (migration 0004)
+    Index("ix_jobs_created", text("created_at DESC"), text("id DESC")),
+    Index("ix_jobs_status_created", "status", text("created_at DESC"), text("id DESC")),
 )
 
 results = Table(
@@ -121,4 +128,73 @@ job_counts = Table(
     Column("status", Text, nullable=False),
     Column("format", Text, nullable=False),
     Column("n", BigInteger, nullable=False),
+)
+
+# The search index (migration 0003; written by search/store.py in the completion's
+# transaction): one row per completed job, gone with its job.
+search_index = Table(
+    "search_index",
+    metadata,
+    Column(
+        "job_id",
+        UUID(as_uuid=True),
+        ForeignKey(f"{SCHEMA}.extraction_jobs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("path", Text, nullable=False),
+    Column("format", Text, nullable=False),
+    Column("batch", Text),
+    Column("completed_at", DateTime(timezone=True), nullable=False),
+    Column("is_latest", Boolean, nullable=False, server_default=text("true")),
+    Column("fields", JSONB, nullable=False, server_default=text("'{}'")),
+    Column("field_keys", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("labels", ARRAY(Text), nullable=False),
+    Column("texts", ARRAY(Text), nullable=False),
+    Column("extras", ARRAY(Text), nullable=False),
+    Column("tsv", TSVECTOR, nullable=False),
+    Column("version", SmallInteger, nullable=False),
+    Index("ix_search_tsv", "tsv", postgresql_using="gin"),
+    Index("ix_search_field_keys", "field_keys", postgresql_using="gin"),
+    Index("ix_search_path", "path", text("completed_at DESC")),
+    Index("ix_search_latest_batch", "batch", "path", postgresql_where=text("is_latest")),
+    Index("ix_search_latest_completed", text("completed_at DESC"), postgresql_where=text("is_latest")),
+)
+
+# One preview image per extracted file (migration 0004), written in the transaction that
+# completes the job; deleted with the job.
+job_previews = Table(
+    "job_previews",
+    metadata,
+    Column(
+        "job_id",
+        UUID(as_uuid=True),
+        ForeignKey(f"{SCHEMA}.extraction_jobs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("mime", Text, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("seconds", REAL, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+# What each submit saw per path or object URL (migration 0005): the stat (local) or the
+# change key (remote) and the hash last seen, so a nightly run hashes only what moved.
+source_files = Table(
+    "source_files",
+    metadata,
+    Column("path", Text, primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime_ns", BigInteger),
+    Column("ctime_ns", BigInteger),
+    Column("inode", BigInteger),
+    Column("device", BigInteger),
+    Column("etag", Text),
+    Column("version", Text),
+    Column("sha256", Text),
+    Column("format", Text),
+    Column("checked_ns", BigInteger),
+    Column("seen_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("missing_since", DateTime(timezone=True)),
+    Index("ix_source_files_content", "sha256", "format"),
+    Index("ix_source_files_prefix", text("path text_pattern_ops")),
 )

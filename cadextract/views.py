@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -9,15 +10,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from cadextract.display import clean, printable
+from cadextract.display import clean, printable, safe_text
+from cadextract.fmt import left_ellipsis
 from cadextract.store.commands import Enqueued
-from cadextract.store.reads import Job, Summary
+from cadextract.store.readmodels import Job, PurgeGroup, Summary
 
 STATUS_STYLE = {
     "pending": "yellow",
@@ -79,8 +81,11 @@ def submit_table(outcomes: Sequence[Enqueued], skipped_files: Sequence[tuple[str
 
 def submit_counts(outcomes: Sequence[Enqueued], skipped_files: Sequence[tuple[str, str]]) -> Text:
     queued = sum(1 for o in outcomes if not o.skipped_reason)
-    dup = sum(1 for o in outcomes if o.skipped_reason)
-    return Text(f"{queued} queued, {dup} already known, {len(skipped_files)} not submittable")
+    known = sum(1 for o in outcomes if o.skipped_reason and o.skipped_reason.startswith("known failure"))
+    dup = sum(1 for o in outcomes if o.skipped_reason) - known
+    return Text(
+        f"{queued} queued, {dup} already known, {known} known failures, {len(skipped_files)} not submittable"
+    )
 
 
 def summary_view(s: Summary, *, now: datetime | None = None) -> RenderableType:
@@ -121,9 +126,9 @@ def running_table(jobs: Sequence[Job], *, now: datetime | None = None) -> Table:
     return table
 
 
-def progress_cell(percent: float) -> RenderableType:
+def progress_cell(percent: float, *, bar: int = 16) -> RenderableType:
     grid = Table.grid(padding=(0, 1))
-    grid.add_row(ProgressBar(total=100, completed=percent, width=16), Text(f"{percent:3.0f}%"))
+    grid.add_row(ProgressBar(total=100, completed=percent, width=bar), Text(f"{percent:3.0f}%"))
     return grid
 
 
@@ -231,7 +236,7 @@ def jobs_table(jobs: Sequence[Job], *, now: datetime | None = None, width: int =
             short_id(j.id),
             state,
             j.format,
-            f"{j.attempts}/{j.max_attempts}",
+            tries_text(j),
             ago(j.updated_at, now),
         ]
         if wide:
@@ -243,33 +248,61 @@ def jobs_table(jobs: Sequence[Job], *, now: datetime | None = None, width: int =
     return table
 
 
+def tries_text(j: Job) -> str:
+    """'2/4' while retries remain; a failed job says it is over ('1, final')."""
+    if j.status == "failed":
+        return f"{j.attempts}, final"
+    return f"{j.attempts}/{j.max_attempts}"
+
+
+#: an off-screen console, only to measure renderables
+_MEASURE = Console(width=2000, file=io.StringIO(), color_system=None)
+
+
 def work_view(
-    snapshot: Sequence[tuple[int, int | None, Any]], stats: Any, *, elapsed: float, connected: bool
+    snapshot: Sequence[tuple[int, int | None, Any]],
+    stats: Any,
+    *,
+    elapsed: float,
+    connected: bool,
+    width: int = 120,
 ) -> RenderableType:
-    """The live table `work` shows in a terminal."""
-    table = Table(box=box.SIMPLE_HEAD)
-    table.add_column("slot", justify="right")
-    table.add_column("pid", justify="right")
-    table.add_column("job")
-    table.add_column("format")
-    table.add_column("elapsed", justify="right")
-    table.add_column("progress", width=24)
-    table.add_column("file", overflow="ellipsis", no_wrap=True, max_width=60)
+    """The live table `work` shows in a terminal; never wider than ``width``."""
     now = time.monotonic()
+    rows: list[tuple[list[str], float | None, str]] = []
     for index, pid, running in snapshot:
         if running is None:
-            table.add_row(str(index), str(pid or "-"), Text("idle", style="dim"), "", "", "", "")
+            rows.append(([str(index), str(pid or "-"), "idle", "", ""], None, ""))
             continue
         job = running.job
-        table.add_row(
-            str(index),
-            str(pid or "-"),
-            short_id(job.id),
-            job.format,
-            duration(now - running.started) if running.started else "-",
-            progress_cell(running.progress),
-            clean(job.path),
+        elapsed_cell = duration(now - running.started) if running.started else "-"
+        rows.append(
+            (
+                [str(index), str(pid or "-"), short_id(job.id), job.format, elapsed_cell],
+                running.progress,
+                printable(job.path),
+            )
         )
+
+    def build(path_width: int | None) -> Table:
+        table = Table(box=box.SIMPLE_HEAD, safe_box=True)
+        for name in ("slot", "pid", "job", "format", "elapsed"):
+            table.add_column(
+                name, justify="right" if name in ("slot", "pid", "elapsed") else "left", no_wrap=True
+            )
+        table.add_column("progress", width=22, no_wrap=True)
+        table.add_column("file", no_wrap=True, overflow="ellipsis")
+        for fixed, progress, path in rows:
+            if progress is None:
+                table.add_row(*fixed[:2], Text("idle", style="dim"), "", "", "", "")
+            else:
+                shown = left_ellipsis(path, path_width) if path_width is not None else ""
+                table.add_row(*fixed, progress_cell(progress, bar=14), Text(shown))
+        return table
+
+    # measure the table without paths: what is left of the width is the path's
+    others = _MEASURE.measure(build(None)).maximum
+    table = build(max(8, width - others - 1))
     rate = stats.completed / elapsed if elapsed > 0 else 0.0
     head = Text.assemble(
         ("completed ", ""),
@@ -280,73 +313,12 @@ def work_view(
         (str(stats.retried), "yellow"),
         ("  cancelled ", ""),
         (str(stats.cancelled), "magenta"),
-        (f"  {rate:.1f} jobs/s  ", "dim"),
+        (f"  {rate:.1f} jobs/s  elapsed {duration(elapsed)}  ", "dim"),
         ("" if connected else "DATABASE UNREACHABLE - results kept in memory", "bold red"),
+        no_wrap=True,
+        overflow="ellipsis",
     )
     return Group(head, table)
-
-
-def dashboard_view(d: Any, *, now: datetime | None = None, batch: str | None = None) -> RenderableType:
-    """`watch`: the whole queue on one screen."""
-    now = now or datetime.now(UTC)
-    s = d.summary
-    pending = s.by_status.get("pending", 0)
-    rate = d.completed_last_minute / 60.0
-    eta = duration(pending / rate) if rate > 0 and pending else ("-" if pending else "done")
-    head = Text.assemble(
-        ("cadextract watch", "bold"),
-        (f"  batch {printable(batch)}" if batch else "", "bold"),
-        (f"   {now.astimezone().strftime('%H:%M:%S')}", "dim"),
-        ("   throughput ", ""),
-        (f"{d.completed_last_minute}/min", "green"),
-        (f" ({rate:.1f}/s)", ""),
-        ("   failed ", ""),
-        (f"{d.failed_last_minute}/min", "red"),
-        ("   ETA ", ""),
-        (eta, "bold"),
-    )
-    parts: list[RenderableType] = [head, summary_counts_table(s)]
-    if s.running:
-        parts.append(running_table(s.running, now=now))
-    else:
-        parts.append(Text("no jobs running", style="dim"))
-    if d.retries:
-        t = Table(title="scheduled retries", box=box.SIMPLE_HEAD, title_justify="left")
-        for c in ("job", "format", "tries", "next attempt", "last error", "file"):
-            t.add_column(
-                c,
-                overflow="fold" if c in ("file", "last error") else "ellipsis",
-                no_wrap=c not in ("file", "last error"),
-            )
-        for j in d.retries:
-            wait = (j.run_after - now).total_seconds()
-            t.add_row(
-                short_id(j.id),
-                j.format,
-                f"{j.attempts}/{j.max_attempts}",
-                "in " + duration(wait),
-                clean(f"{j.last_error_type}: {j.last_error_message}") if j.last_error_type else "-",
-                clean(j.path),
-            )
-        parts.append(t)
-    if d.failures:
-        t = Table(title="recent failures", box=box.SIMPLE_HEAD, title_justify="left")
-        for c in ("job", "format", "when", "error", "file"):
-            t.add_column(
-                c,
-                overflow="fold" if c in ("file", "error") else "ellipsis",
-                no_wrap=c not in ("file", "error"),
-            )
-        for j in d.failures:
-            t.add_row(
-                short_id(j.id),
-                j.format,
-                ago(j.updated_at, now),
-                Text(printable(f"{j.last_error_type}: {j.last_error_message}"), style="red"),
-                clean(j.path),
-            )
-        parts.append(t)
-    return Group(*parts)
 
 
 def summary_counts_table(s: Summary) -> Table:
@@ -367,13 +339,13 @@ def summary_counts_table(s: Summary) -> Table:
     return counts
 
 
-def dashboard_line(d: Any, *, now: datetime | None = None) -> str:
-    """`watch` when stdout is not a terminal: one timestamped line per refresh."""
-    now = now or datetime.now(UTC)
-    s = d.summary
-    counts = " ".join(f"{k}={s.by_status.get(k, 0)}" for k in STATUS_STYLE)
-    return (
-        f"{now.astimezone().isoformat(timespec='seconds')} {counts} "
-        f"completed_last_min={d.completed_last_minute} failed_last_min={d.failed_last_minute} "
-        f"running={len(s.running)} retries_scheduled={s.scheduled_retries}"
-    )
+def purge_preview_table(groups: Sequence[PurgeGroup], *, now: datetime | None = None) -> Table:
+    """`purge --dry-run`: what would go, by status, format and batch."""
+    table = Table(title="would delete", box=box.SIMPLE_HEAD, title_justify="left")
+    for name in ("status", "format", "batch", "jobs", "oldest update"):
+        table.add_column(name, justify="right" if name == "jobs" else "left", no_wrap=name != "batch")
+    for g in groups:
+        table.add_row(
+            status_text(g.status), g.format, safe_text(g.batch or "-"), str(g.jobs), ago(g.oldest, now)
+        )
+    return table

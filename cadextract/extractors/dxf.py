@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from cadextract import previews
 from cadextract.extractors.base import (
     CorruptFile,
     EmptyFile,
@@ -531,6 +532,7 @@ def _extract(
         "inserts": int_option(options, "max_inserts", max_items),
     }
     doc, loader = _load(path, binary, warnings, bool(options.get("allow_partial", False)))
+    previews.offer(path, doc)  # the job's preview draws this document instead of reading it again
     progress(30.0, "loaded")
     loaded_version = getattr(doc, "loaded_dxfversion", None) or doc.dxfversion
     if doc.acad_release == "unknown" or loaded_version not in KNOWN_VERSIONS:

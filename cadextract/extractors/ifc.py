@@ -39,6 +39,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from cadextract import previews
 from cadextract.extractors.base import (
     CorruptFile,
     EmptyFile,
@@ -338,6 +339,7 @@ def extract(path: Path, options: Mapping[str, Any], progress: Progress) -> dict[
     declared = _check_file(path)
     progress(2.0, "parsing IFC")
     f = _open(path, declared)
+    previews.offer(path, f)  # the job's preview draws this model instead of reading it again
     progress(30.0, "parsed")
     try:
         return _extract_model(f, detail, progress)

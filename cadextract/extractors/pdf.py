@@ -167,7 +167,7 @@ def _translate(exc: BaseException, path: Path, password_given: bool) -> Extracti
             return EncryptedFile(f"{path.name} is encrypted and the given password is wrong")
         return EncryptedFile(
             f"{path.name} is encrypted with a password; resubmit it with the password option "
-            f"(options password=...) or remove the protection"
+            f"(--option password=...) or remove the protection"
         )
     if name in {"PDFEncryptionError", "PDFEncryptionWarning"}:
         return EncryptedFile(f"{path.name} uses an encryption pdfminer cannot decrypt: {inner}")

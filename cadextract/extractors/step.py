@@ -33,6 +33,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from cadextract import previews
 from cadextract.extractors.base import (
     CorruptFile,
     EmptyFile,
@@ -44,6 +45,7 @@ from cadextract.extractors.base import (
     UnsupportedVersion,
     WrongFormat,
     describe_head,
+    no_progress,
 )
 from cadextract.extractors.shared import SPF_END, SPF_MAGIC, is_ifc_schema, number, spf_body, translated
 
@@ -267,7 +269,9 @@ def _bbox_dict(box: Any) -> dict[str, float | None] | None:
     }
 
 
-def _read(path: Path, protocol: str | None, schema: str | None) -> tuple[Any, Any]:
+def _read(
+    path: Path, protocol: str | None, schema: str | None, progress: Progress = no_progress
+) -> tuple[Any, Any]:
     """ReadFile + Transfer into an XCAF document; returns (reader, document)."""
     from OCP.IFSelect import IFSelect_ReturnStatus
     from OCP.Interface import Interface_Static
@@ -303,6 +307,8 @@ def _read(path: Path, protocol: str | None, schema: str | None) -> tuple[Any, An
         roots = int(reader.ChangeReader().NbRootsForTransfer())
     if roots == 0:
         raise NoSolids(f"{path.name} holds no shapes or products to translate: no solids, no geometry")
+    # reading and translating are one library call each (no progress hook in OCP): mark the seam
+    progress(15.0, f"parsed; translating {roots} root(s)")
     doc = TDocStd_Document(TCollection_ExtendedString("MDTV-XCAF"))
     with translated(
         lambda exc: CorruptFile(f"{path.name}: the STEP geometry could not be translated: {exc}")
@@ -521,7 +527,7 @@ def extract(path: Path, options: Mapping[str, Any], progress: Progress) -> dict[
     schema = header["file_schema"]
     protocol = protocol_of(schema)
     progress(2.0, "reading STEP")
-    reader, doc = _read(path, protocol, schema)
+    reader, doc = _read(path, protocol, schema, progress)
     progress(40.0, "translated")
     # OCCT failures surface as assorted exception types; running out of memory is not one
     with translated(lambda exc: CorruptFile(f"{path.name}: the STEP geometry could not be analysed: {exc}")):
@@ -556,6 +562,7 @@ def _extract_doc(
         shape = XCAFDoc_ShapeTool.GetShape_s(free.Value(i))
         if not shape.IsNull():
             builder.Add(compound, shape)
+    previews.offer(path, compound)  # the job's preview draws this shape instead of reading it again
     counts = {
         "top_level_shapes": int(free.Length()),
         "solids": _count(compound, TopAbs_ShapeEnum.TopAbs_SOLID),

@@ -16,12 +16,26 @@ import os
 import signal
 import time
 import traceback
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from cadextract import result
+from cadextract import config, previews, result
 from cadextract.extractors import base, registry
+from cadextract.previews import job as preview_job
 from cadextract.runtime.messages import Done, ErrorInfo, Failed, JobSpec, Progress
+from cadextract.search import document as search_document
+from cadextract.sources import urls
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What one extraction hands back: the result JSON, its search-index entry, its preview."""
+
+    text: str
+    index: str | None
+    preview: previews.Preview | None
+
 
 PROGRESS_EVERY = 0.25  # seconds between progress messages; extractors may call far more often
 
@@ -46,6 +60,10 @@ def main(conn: Connection) -> None:
     logging.getLogger().addHandler(logging.NullHandler())
     _release_forkserver()
     _die_with_parent()
+    if os.path.isdir(config.default_home() / "fetch"):  # downloads left by a crashed child
+        from cadextract.sources import fetch
+
+        fetch.clean_stale(config.default_home())
     while True:
         try:
             msg = conn.recv()
@@ -93,6 +111,7 @@ def _die_with_parent() -> None:
 def run(job: JobSpec, conn: Connection | None) -> Done | Failed:
     """Run one job; ``Progress`` goes over ``conn`` while it runs."""
     job_id = job.id
+    started = time.monotonic()
     last_sent = time.monotonic()  # the first progress report waits a period too
 
     def progress(percent: float, note: str | None = None) -> None:
@@ -103,7 +122,7 @@ def run(job: JobSpec, conn: Connection | None) -> Done | Failed:
             conn.send(Progress(job_id, max(0.0, min(100.0, float(percent))), note))
 
     try:
-        text = _extract(job, progress)
+        out = _extract(job, progress, started)
     except base.ExtractionError as exc:
         return Failed(job_id, error_info(exc, permanent=exc.permanent, error_type=exc.error_type))
     except registry.UnknownFormat as exc:
@@ -114,10 +133,18 @@ def run(job: JobSpec, conn: Connection | None) -> Done | Failed:
     except Exception as exc:
         # unexpected: retried (it may be the machine, not the file), traceback kept
         return Failed(job_id, error_info(exc, permanent=False, with_traceback=True))
-    return Done(job_id, text, len(text.encode()))
+    finally:
+        previews.take(None)  # nothing the extractor loaded outlives its job
+    return Done(job_id, out.text, len(out.text.encode()), out.index, out.preview)
 
 
-def _extract(job: JobSpec, progress: base.Progress) -> str:
+def _extract(job: JobSpec, progress: base.Progress, started: float) -> Extracted:
+    """Extract one job's file or object; ``started`` is the job's start (time.monotonic())."""
+    if urls.is_url(job.path):  # an object: streamed to a temporary file, hashed on the way
+        from cadextract.sources import fetch
+
+        with fetch.fetched(job, config.default_home()) as (local, digest):
+            return _extract_file(job, local, digest, progress, started)
     path = Path(job.path)
     try:
         digest = _sha256(path)
@@ -131,21 +158,31 @@ def _extract(job: JobSpec, progress: base.Progress) -> str:
             "submit it again to extract the new content",
             error_type="FileChanged",
         )
+    return _extract_file(job, path, digest, progress, started)
+
+
+def _extract_file(
+    job: JobSpec, path: Path, digest: str, progress: base.Progress, started: float
+) -> Extracted:
     extractor = registry.get(job.format)
-    started = time.perf_counter()
+    extract_started = time.perf_counter()
     payload = extractor.extract(path, job.options, progress)
-    elapsed = time.perf_counter() - started
+    elapsed = time.perf_counter() - extract_started
     document = result.build_document(
         format=job.format,
         extractor_name=extractor.name,
         extractor_version=extractor.version,
         libraries=extractor.versions(),
-        path=str(path),
+        path=job.path,  # the object's URL for remote inputs
         sha256=digest,
         size=job.size,
         payload=payload,
         extract_seconds=elapsed,
     )
+    # the search index entry, here where the children work in parallel (search/document.py)
+    index, index_warnings = search_document.entry_json(document, enabled=job.search_index)
+    document["warnings"].extend(index_warnings)
+    preview = preview_job.attach(job, path, document, started)
     try:
         text = json.dumps(document, allow_nan=False, separators=(",", ":"), default=str)
     except ValueError as exc:
@@ -157,7 +194,7 @@ def _extract(job: JobSpec, progress: base.Progress) -> str:
             "(raise CADEXTRACT_MAX_RESULT_MB, or lower the extractor's limits, e.g. --option max_items=…)",
             error_type="ResultTooLarge",
         )
-    return text  # completion itself sets progress to 100
+    return Extracted(text, index, preview)  # completion itself sets progress to 100
 
 
 def _sha256(path: Path) -> str:

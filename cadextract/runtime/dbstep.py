@@ -33,8 +33,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
+from cadextract.previews import store as preview_store
 from cadextract.runtime import ledger
 from cadextract.runtime.outcomes import Cancel, Outcome, Release
+from cadextract.search import store as search_store
 from cadextract.store import protocol
 
 
@@ -113,7 +115,13 @@ def execute(engine: Engine, plan: Plan) -> StepResult:
 
 def _write(conn: sa.Connection, plan: Plan) -> tuple[set[uuid.UUID], dict[uuid.UUID, str]]:
     done: set[uuid.UUID] = set()
-    done |= protocol.complete(conn, plan.completions)
+    completed = protocol.complete(conn, plan.completions)
+    search_store.write_completions(conn, plan.completions, completed)  # same transaction
+    preview_store.save(
+        conn,
+        [preview_store.Stored(c.id, c.preview) for c in plan.completions if c.preview and c.id in completed],
+    )
+    done |= completed
     failure_status = protocol.record_failures(conn, plan.failures)
     done |= set(failure_status)
     done |= protocol.mark_cancelled(conn, [protocol.Held(c.id, c.token) for c in plan.cancels])

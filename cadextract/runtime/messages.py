@@ -13,6 +13,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from cadextract.previews import Preview
+
 
 @dataclass(frozen=True, slots=True)
 class JobSpec:
@@ -25,11 +27,24 @@ class JobSpec:
     size: int
     options: dict[str, Any]
     max_result_bytes: int
+    #: read by the supervisor, not the child: children fork from a server started earlier
+    search_index: bool = True
+    timeout: float | None = None  # the job's wall-clock limit; a preview's budget comes out of it
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         return (
             JobSpec,
-            (self.id, self.path, self.format, self.sha256, self.size, self.options, self.max_result_bytes),
+            (
+                self.id,
+                self.path,
+                self.format,
+                self.sha256,
+                self.size,
+                self.options,
+                self.max_result_bytes,
+                self.search_index,
+                self.timeout,
+            ),
         )
 
 
@@ -67,9 +82,11 @@ class Done:
     job_id: uuid.UUID
     document: str  # the result, serialised and size-checked
     size: int
+    index: str | None = None  # its search index entry (JSON), see search/document.py
+    preview: Preview | None = None
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return (Done, (self.job_id, self.document, self.size))
+        return (Done, (self.job_id, self.document, self.size, self.index, self.preview))
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ from cadextract.runtime.messages import Done, Failed, JobSpec, Progress
 from cadextract.runtime.outcomes import Event, EventKind, Kill, Stats, Verdict
 from cadextract.runtime.pool import Child, Pool
 from cadextract.runtime.stopping import Stop
+from cadextract.search import document as search_document
 
 __all__ = ["Event", "HeldJob", "Options", "Stats", "Supervisor"]
 
@@ -303,7 +304,10 @@ class Supervisor:
         match verdict:
             case Verdict.COMPLETE:
                 assert isinstance(why, Done)
-                self.ledger.record(held, outcomes.Completion(job.id, job.token, why.document, why.size))
+                completion = outcomes.Completion(
+                    job.id, job.token, why.document, why.size, index=why.index, preview=why.preview
+                )
+                self.ledger.record(held, completion)
             case Verdict.FAIL:
                 assert not isinstance(why, Done)
                 error = why.error() if isinstance(why, Kill) else why.error
@@ -371,7 +375,17 @@ class Supervisor:
     def _spec(self, held: HeldJob) -> JobSpec:
         job = held.job
         max_bytes = int(self.settings.max_result_mb * 1024 * 1024)
-        return JobSpec(job.id, job.path, job.format, job.sha256, job.size, job.options, max_bytes)
+        return JobSpec(
+            job.id,
+            job.path,
+            job.format,
+            job.sha256,
+            job.size,
+            job.options,
+            max_bytes,
+            search_index=search_document.enabled(),
+            timeout=limits.timeout_for(job, self.settings),
+        )
 
     # -- the database step ------------------------------------------------------------
 

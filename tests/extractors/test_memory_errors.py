@@ -51,9 +51,7 @@ def test_step_reader_running_out_of_memory_is_reported_as_the_memory_limit(
             raise MemoryError
 
     monkeypatch.setattr("OCP.STEPCAFControl.STEPCAFControl_Reader", Reader)
-    spec = JobSpec(
-        uuid.uuid4(), str(sample), "step", child._sha256(sample), sample.stat().st_size, {}, 10**8
-    )
+    spec = JobSpec(uuid.uuid4(), str(sample), "step", child._sha256(sample), sample.stat().st_size, {}, 10**8)
     report = child.run(spec, None)
     assert isinstance(report, Failed)
     assert (report.error.type, report.error.permanent) == ("MemoryLimit", True)

@@ -8,10 +8,10 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from cadextract.queue import Job
 from rich.console import Console
 
 from cadextract import display, views
+from cadextract.store.readmodels import Job
 
 HOSTILE = [
     "clear\x1b[2Jscreen",

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from cadextract import files, result
 from cadextract.config import Settings
 from cadextract.runtime import supervisor
-from cadextract.store import commands, reads
+from cadextract.store import commands, readmodels
 from tests.conftest import CORPUS, REFERENCE
 
 REL = 1e-6
@@ -39,7 +39,7 @@ def close(a: float, b: float) -> bool:
 
 
 @pytest.fixture(scope="module")
-def corpus_run(engine: Engine) -> dict[str, tuple[reads.Job, dict[str, Any] | None]]:
+def corpus_run(engine: Engine) -> dict[str, tuple[readmodels.Job, dict[str, Any] | None]]:
     if not CORPUS.is_dir():
         pytest.skip(f"shared corpus not found at {CORPUS}")
     import sqlalchemy as sa
@@ -60,12 +60,12 @@ def corpus_run(engine: Engine) -> dict[str, tuple[reads.Job, dict[str, Any] | No
     settings = Settings(database_url=None, home=Path("/nonexistent"), heartbeat_seconds=0.5, poll_seconds=0.5)
     sup = supervisor.Supervisor(engine, settings, supervisor.Options(concurrency=2, until_empty=True))
     sup.run()
-    out: dict[str, tuple[reads.Job, dict[str, Any] | None]] = {}
+    out: dict[str, tuple[readmodels.Job, dict[str, Any] | None]] = {}
     with engine.connect() as conn:
         for o in outcomes:
             assert o.job_id is not None
             rel = str(Path(o.job.path).relative_to(CORPUS.resolve()))
-            out[rel] = (reads.get(conn, o.job_id), reads.get_result(conn, o.job_id))
+            out[rel] = (readmodels.get(conn, o.job_id), readmodels.get_result(conn, o.job_id))
     return out
 
 

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from rich.console import Console
 from sqlalchemy.engine import Engine
 
-from cadextract import models, views
-from cadextract.store import protocol, reads
+from cadextract import models, ops, watchview
+from cadextract.store import protocol, readmodels
 from tests.conftest import REPO, run_cli
 from tests.helpers import enqueue_files, job_rows, make_files, result_count
 
@@ -201,12 +201,16 @@ def test_dashboard_shows_the_figures(clean_db: Engine, tmp_path: Path) -> None:
         protocol.heartbeat(
             conn, [protocol.Lease(running[0], claimed[running[0]].token, 42.0)], lease_seconds=60
         )
-        d = reads.dashboard(conn)
+        d = readmodels.dashboard(conn)
+        a = readmodels.activity(conn, batch=None, window_for=ops.eta_window)
     console = Console(record=True, width=160, color_system=None)
-    console.print(views.dashboard_view(d, now=datetime.now(UTC) + timedelta(seconds=1)))
+    w = watchview.Watch(dashboard=d, activity=a, chosen=True)
+    console.print(watchview.watch_view(w, width=160, now=datetime.now(UTC) + timedelta(seconds=1)))
     text = console.export_text()
-    assert "throughput 5/min" in text and "failed 2/min" in text
-    assert "ETA" in text
+    assert "all batches" in text and "7 of 12 done (2 failed)" in text
+    assert "1 job(s) in workers" in text and "ETA" in text
+    # 7 finished a moment after the batch started: judged over 10 s, not extrapolated from 1 s
+    assert "throughput 42.0/min over 10s" in text
     lines = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.strip()}
     # format rows: pending processing completed failed cancelled total
     assert lines["noop"] == ["0", "0", "5", "0", "0", "5"]
@@ -215,5 +219,5 @@ def test_dashboard_shows_the_figures(clean_db: Engine, tmp_path: Path) -> None:
     assert "host-a:77" in text and "42%" in text  # running job with worker and progress
     assert "scheduled retries" in text and "FileUnreadable: share offline" in text and "in 1m5" in text
     assert "recent failures" in text and "CorruptFile: no ENTITIES section" in text
-    line = views.dashboard_line(d)
-    assert "pending=4 processing=1 completed=5 failed=2" in line
+    line = watchview.watch_line(w)
+    assert "pending=4 processing=1 completed=5 failed=2" in line and "done=7/12" in line

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from cadextract.models import JobStatus
-from cadextract.store import commands, parsing, protocol, reads
+from cadextract.store import commands, parsing, protocol, readmodels
 from tests.helpers import enqueue_files, job_rows, make_files
 
 
@@ -124,7 +124,7 @@ def test_expired_lease_is_rescued_and_attempt_counted(clean_db: Engine, tmp_path
     assert c2.attempts == 2 and c2.token != c.token
     with clean_db.begin() as conn:
         assert protocol.complete(conn, [protocol.Completion(c2.id, c2.token, '{"ok": true}', 11)]) == {jid}
-        assert reads.get_result(conn, jid) == {"ok": True}
+        assert readmodels.get_result(conn, jid) == {"ok": True}
 
 
 def test_rescue_after_last_attempt_fails_the_job(clean_db: Engine, tmp_path: Path) -> None:
@@ -223,14 +223,14 @@ def test_resolve_prefix(clean_db: Engine, tmp_path: Path) -> None:
     ids = enqueue_files(clean_db, make_files(tmp_path, 40))
     with clean_db.connect() as conn:
         for jid in ids[:5]:
-            assert reads.resolve(conn, str(jid)[:8]) == jid
-            assert reads.resolve(conn, str(jid)) == jid
+            assert readmodels.resolve(conn, str(jid)[:8]) == jid
+            assert readmodels.resolve(conn, str(jid)) == jid
         with pytest.raises(parsing.AmbiguousPrefix):
             # 40 random ids: some first hex digit is shared by two or more
             firsts = [str(i)[0] for i in ids]
-            reads.resolve(conn, max(set(firsts), key=firsts.count))
+            readmodels.resolve(conn, max(set(firsts), key=firsts.count))
         with pytest.raises(parsing.JobNotFound):
-            reads.resolve(conn, "ffffffff-ffff")
+            readmodels.resolve(conn, "ffffffff-ffff")
 
 
 def test_purge_only_finished_and_old(clean_db: Engine, tmp_path: Path) -> None:
@@ -264,7 +264,7 @@ def test_summary_counts_follow_every_change(clean_db: Engine, tmp_path: Path) ->
 
     def kept() -> dict[tuple[str, str], int]:
         with clean_db.connect() as conn:
-            s = reads.summary(conn)
+            s = readmodels.summary(conn)
         return {(st, fmt): n for fmt, by in s.by_format.items() for st, n in by.items()}
 
     def check() -> None:

@@ -68,6 +68,8 @@ def test_iso_10303_21_sniffing_is_shared_by_step_ifc_and_submit() -> None:
     assert shared.spf_schema(HEAD) == "AUTOMOTIVE_DESIGN { 1 0 10303 214 1 1 1 1 }"
     assert not shared.is_ifc_schema("AUTOMOTIVE_DESIGN") and shared.is_ifc_schema("ifc4")
     assert files.detect_bytes(HEAD) == "step"
-    assert files.detect_bytes(HEAD.replace(b"AUTOMOTIVE_DESIGN { 1 0 10303 214 1 1 1 1 }", b"IFC2X3")) == "ifc"
+    assert (
+        files.detect_bytes(HEAD.replace(b"AUTOMOTIVE_DESIGN { 1 0 10303 214 1 1 1 1 }", b"IFC2X3")) == "ifc"
+    )
     assert files.detect_bytes(b"ISO-10303-21;\nHEADER;") is None  # no schema yet: the extension decides
     assert not shared.is_spf(b"%PDF-1.7")

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from cadextract.masking import mask_options
 from cadextract.models import JobStatus
 from cadextract.store.parsing import JobNotFound, glob_to_like, pick, prefix_pattern
 from cadextract.store.sql import BATCH, COUNTS, JOBS, RESULTS
@@ -63,6 +64,8 @@ class Job:
                 value = value.isoformat()
             elif isinstance(value, uuid.UUID):
                 value = str(value)
+            elif key == "options":
+                value = mask_options(value)  # secrets never leave through a view or export
             out[key] = value
         return out
 
@@ -168,6 +171,8 @@ class JobFilter:
     batch: str | None = None
     since: datetime | None = None
     path_glob: str | None = None
+    #: glob matching ignores case unless asked (drawings come as .PDF and .pdf alike)
+    path_case_sensitive: bool = False
 
 
 def _filter_sql(f: JobFilter) -> tuple[str, dict[str, Any]]:
@@ -186,7 +191,14 @@ def _filter_sql(f: JobFilter) -> tuple[str, dict[str, Any]]:
         clauses.append("j.created_at >= :since")
         params["since"] = f.since
     if f.path_glob:
-        clauses.append("j.path LIKE :path_like ESCAPE '\\'")
+        op = "LIKE" if f.path_case_sensitive else "ILIKE"
+        # a path whose content was already extracted under another path (a rename, a
+        # copy) is recorded in source_files: its job is found through it too
+        clauses.append(
+            f"(j.path {op} :path_like ESCAPE '\\' OR (j.sha256, j.format) IN "
+            "(SELECT s.sha256, s.format FROM cadextract.source_files s "
+            f"WHERE s.path {op} :path_like ESCAPE '\\' AND s.sha256 IS NOT NULL))"
+        )
         params["path_like"] = glob_to_like(f.path_glob)
     return " AND ".join(clauses), params
 
@@ -214,10 +226,16 @@ def list_jobs(
 
 
 def iter_results(
-    conn: sa.Connection, f: JobFilter, *, chunk: int = 500
+    conn: sa.Connection, f: JobFilter, *, chunk: int = 500, latest: bool = False
 ) -> Iterable[tuple[Job, dict[str, Any]]]:
-    """Completed jobs matching the filter with their documents, streamed by a server-side cursor."""
+    """Completed jobs matching the filter with their documents, streamed by a server-side cursor.
+
+    ``latest``: only the newest completed job of each file path.
+    """
     where, params = _filter_sql(f)
+    if latest:
+        where += f""" AND NOT EXISTS (SELECT 1 FROM {JOBS} n WHERE n.path = j.path
+                      AND n.status = 'completed' AND (n.completed_at, n.id) > (j.completed_at, j.id))"""
     stmt = sa.text(
         f"""SELECT j.*, r.document AS _document FROM {JOBS} j JOIN {RESULTS} r ON r.job_id = j.id
             WHERE j.status = 'completed' AND {where} ORDER BY j.created_at"""
@@ -301,4 +319,151 @@ def dashboard(conn: sa.Connection, *, batch: str | None = None, limit: int = 8) 
         failed_last_minute=int(recent.failed or 0),
         retries=[Job.from_row(r) for r in retries],
         failures=[Job.from_row(r) for r in failures],
+    )
+
+
+# -- operator read models (issue 11) ------------------------------------------------
+
+
+def latest_jobs(
+    conn: sa.Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[uuid.UUID, str]]:
+    """The newest job (id, status) of each (sha256, format), whatever its state."""
+    if not keys:
+        return {}
+    rows = conn.execute(
+        sa.text(
+            f"""
+            SELECT DISTINCT ON (j.sha256, j.format) j.sha256, j.format, j.id, j.status
+            FROM {JOBS} j
+            JOIN unnest(CAST(:hashes AS text[]), CAST(:formats AS text[])) AS k(sha256, format)
+              ON j.sha256 = k.sha256 AND j.format = k.format
+            ORDER BY j.sha256, j.format, j.created_at DESC, j.id DESC
+            """
+        ),
+        {"hashes": [k[0] for k in keys], "formats": [k[1] for k in keys]},
+    ).all()
+    return {(r.sha256, r.format): (r.id, r.status) for r in rows}
+
+
+def final_fields(conn: sa.Connection, ids: Sequence[uuid.UUID]) -> dict[str, dict[str, Any]]:
+    """Status and last error of each job, keyed by id string (for run reports)."""
+    rows = conn.execute(
+        sa.text(
+            f"""SELECT id, status, last_error_type, last_error_message, attempts
+                FROM {JOBS} WHERE id = ANY(CAST(:ids AS uuid[]))"""
+        ),
+        {"ids": list(ids)},
+    ).all()
+    return {str(r.id): {**r._asdict(), "id": str(r.id)} for r in rows}
+
+
+@dataclass(frozen=True)
+class PurgeGroup:
+    status: str
+    format: str
+    batch: str | None
+    jobs: int
+    oldest: datetime | None
+
+
+def purge_preview(
+    conn: sa.Connection, *, older_than_seconds: float, statuses: Sequence[str]
+) -> list[PurgeGroup]:
+    """What ``purge`` would delete, grouped by status, format and batch."""
+    rows = conn.execute(
+        sa.text(
+            f"""SELECT status, format, batch, count(*) AS n, min(updated_at) AS oldest FROM {JOBS}
+                WHERE status = ANY(CAST(:statuses AS text[]))
+                  AND updated_at < now() - make_interval(secs => :age)
+                GROUP BY status, format, batch ORDER BY status, format, batch NULLS FIRST"""
+        ),
+        {"statuses": list(statuses), "age": older_than_seconds},
+    ).all()
+    return [PurgeGroup(r.status, r.format, r.batch, int(r.n), r.oldest) for r in rows]
+
+
+def purgeable_jobs(
+    conn: sa.Connection, *, older_than_seconds: float, statuses: Sequence[str], limit: int | None
+) -> list[Job]:
+    """The jobs ``purge`` would delete, oldest first."""
+    rows = conn.execute(
+        sa.text(
+            f"""SELECT * FROM {JOBS} WHERE status = ANY(CAST(:statuses AS text[]))
+                  AND updated_at < now() - make_interval(secs => :age)
+                ORDER BY updated_at LIMIT :limit"""
+        ),
+        {"statuses": list(statuses), "age": older_than_seconds, "limit": limit},
+    ).all()
+    return [Job.from_row(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What `watch` needs beyond the counts: who works, how fast, how far the batch is."""
+
+    batch: str | None
+    live_leases: int
+    expired_leases: int
+    runnable: int
+    finished_in_window: int
+    window: float
+    mean_job_seconds: float | None
+    batch_total: int
+    batch_done: int
+    batch_started: datetime | None
+    active_for: float | None
+
+
+def newest_batch(conn: sa.Connection) -> str | None:
+    """The label of the most recently created job's batch."""
+    row = conn.execute(
+        sa.text(f"SELECT batch FROM {JOBS} WHERE batch IS NOT NULL ORDER BY created_at DESC LIMIT 1")
+    ).first()
+    return None if row is None else str(row.batch)
+
+
+def activity(conn: sa.Connection, *, batch: str | None, window_for: Any) -> Activity:
+    """Leases, runnable jobs and the throughput over a window chosen from recent durations."""
+    b = {"batch": batch}
+    scope = BATCH
+    mean = conn.execute(
+        sa.text(
+            f"""SELECT avg(extract(epoch FROM completed_at - started_at)) FROM (
+                    SELECT completed_at, started_at FROM {JOBS}
+                    WHERE status = 'completed' AND started_at IS NOT NULL AND {scope}
+                    ORDER BY completed_at DESC LIMIT 50) t"""
+        ),
+        b,
+    ).scalar_one()
+    mean_s = float(mean) if mean is not None else None
+    window = float(window_for(mean_s))
+    row = conn.execute(
+        sa.text(
+            f"""SELECT
+                  count(*) FILTER (WHERE status = 'processing' AND lease_expires_at > now()) AS live,
+                  count(*) FILTER (WHERE status = 'processing' AND lease_expires_at <= now()) AS expired,
+                  count(*) FILTER (WHERE status = 'pending' AND run_after <= now()) AS runnable,
+                  count(*) FILTER (WHERE status IN ('completed', 'failed')
+                                   AND updated_at > now() - make_interval(secs => :window)) AS recent,
+                  count(*) AS total,
+                  count(*) FILTER (WHERE status IN ('completed', 'failed', 'cancelled')) AS done,
+                  min(started_at) AS first_start,
+                  extract(epoch FROM clock_timestamp() - min(started_at)) AS active_for
+                FROM {JOBS} WHERE {scope}"""
+        ),
+        {**b, "window": window},
+    ).one()
+    return Activity(
+        batch=batch,
+        live_leases=int(row.live or 0),
+        expired_leases=int(row.expired or 0),
+        runnable=int(row.runnable or 0),
+        finished_in_window=int(row.recent or 0),
+        window=window,
+        mean_job_seconds=mean_s,
+        batch_total=int(row.total or 0),
+        batch_done=int(row.done or 0),
+        batch_started=row.first_start,
+        active_for=float(row.active_for) if row.active_for is not None else None,
     )

@@ -1,0 +1,262 @@
+"""Operator decisions as pure functions: what a nightly run queues, what its report and
+exit code say, where the report may go, and what `watch` can honestly estimate.
+
+Nothing here touches the database or prints; the CLI gathers the facts, asks, then acts.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: run's exit code when nothing new went wrong but some files are known failures
+KNOWN_FAILURES_ONLY = 5
+
+
+class Admission(enum.Enum):
+    """What submitting a file does, given the newest job of the same content and format."""
+
+    QUEUE = "queue"
+    ALREADY_QUEUED = "already queued"
+    ALREADY_COMPLETED = "already completed"
+    KNOWN_FAILURE = "known failure"
+
+
+def admit(latest_status: str | None, *, force: bool = False, retry_failed: bool = False) -> Admission:
+    """Queue unless the same content is active, done (no --force) or failed for good.
+
+    A file whose newest job failed permanently (or used up its retries) is a *known
+    failure*: a nightly run must not queue it again every night. ``--retry-failed`` (or
+    ``--force``) queues it anyway. A cancelled job is not a verdict on the file: queue.
+    """
+    if latest_status in ("pending", "processing"):
+        return Admission.ALREADY_QUEUED
+    if latest_status == "completed" and not force:
+        return Admission.ALREADY_COMPLETED
+    if latest_status == "failed" and not (force or retry_failed):
+        return Admission.KNOWN_FAILURE
+    return Admission.QUEUE
+
+
+KNOWN_FAILURE_REASON = "known failure (same content failed before; --retry-failed queues it again)"
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """One submittable file of a run: its job and how that job ended."""
+
+    path: str
+    job_id: str | None
+    status: str
+    queued_now: bool
+    known_failure: bool = False
+    error_type: str | None = None
+    error_message: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "path": self.path,
+            "job_id": self.job_id,
+            "status": self.status,
+            "queued_now": self.queued_now,
+            "known_failure": self.known_failure,
+        }
+        if self.error_type or self.error_message:
+            out["error"] = {"type": self.error_type, "message": self.error_message}
+        return out
+
+
+@dataclass(frozen=True)
+class ScanCounts:
+    """What the incremental scan of a run saw: files hashed, unchanged, disappeared."""
+
+    hashed: int = 0
+    unchanged: int = 0
+    disappeared: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What `run` did: counts for cron, one entry per file with the reason it failed."""
+
+    batch: str
+    seconds: float
+    submitted: int
+    already_known: int
+    files: list[FileOutcome]
+    not_submittable: list[tuple[str, str]] = field(default_factory=list)
+    scan: ScanCounts = field(default_factory=ScanCounts)
+
+    def count(self, status: str, *, known: bool | None = None) -> int:
+        return sum(
+            1 for f in self.files if f.status == status and (known is None or f.known_failure == known)
+        )
+
+    @property
+    def known_failures(self) -> int:
+        return sum(1 for f in self.files if f.known_failure)
+
+    @property
+    def new_failures(self) -> int:
+        return self.count("failed", known=False)
+
+    @property
+    def unfinished(self) -> int:
+        return sum(1 for f in self.files if f.status not in ("completed", "failed", "cancelled"))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch,
+            "seconds": round(self.seconds, 3),
+            "submitted": self.submitted,
+            "already_known": self.already_known,
+            "not_submittable": [{"path": p, "reason": r} for p, r in self.not_submittable],
+            "completed": self.count("completed"),
+            "failed": self.count("failed"),
+            "new_failures": self.new_failures,
+            "known_failures": self.known_failures,
+            "cancelled": self.count("cancelled"),
+            "unfinished": self.unfinished,
+            "hashed": self.scan.hashed,
+            "unchanged": self.scan.unchanged,
+            "disappeared": list(self.scan.disappeared),
+            "exit_code": run_exit_code(self),
+            "files": [f.as_json() for f in self.files],
+        }
+
+    def line(self) -> str:
+        """The one line `run` prints at the end."""
+        return (
+            f"run {self.batch}: {self.count('completed')} completed, {self.new_failures} failed, "
+            f"{self.known_failures} known failures, {self.count('cancelled')} cancelled, "
+            f"{self.unfinished} unfinished, {len(self.not_submittable)} not submittable, "
+            f"{len(self.scan.disappeared)} disappeared, in {self.seconds:.1f}s"
+        )
+
+
+def run_exit_code(report: RunReport) -> int:
+    """0 all completed; 1 something new went wrong; 5 only old, known failures remain."""
+    if report.new_failures or report.count("cancelled") or report.unfinished:
+        return 1
+    if report.known_failures:
+        return KNOWN_FAILURES_ONLY
+    return 0
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """One file as `submit` left it: its job id (new or existing) and the skip reason."""
+
+    path: str
+    job_id: str | None
+    skipped_reason: str | None
+
+
+def run_report(
+    batch: str,
+    submitted: Sequence[Submitted],
+    not_submittable: Sequence[tuple[str, str]],
+    final: Mapping[str, Mapping[str, Any]],
+    seconds: float,
+    scan: ScanCounts | None = None,
+) -> RunReport:
+    """Join what was submitted with how each job ended (``final``: job id -> job fields)."""
+    files = []
+    for s in submitted:
+        job = final.get(s.job_id, {}) if s.job_id else {}
+        status = str(job.get("status", "missing"))
+        bad = status in ("failed", "cancelled")
+        files.append(
+            FileOutcome(
+                path=s.path,
+                job_id=s.job_id,
+                status=status,
+                queued_now=s.skipped_reason is None,
+                known_failure=bool(s.skipped_reason and s.skipped_reason.startswith("known failure")),
+                error_type=job.get("last_error_type") if bad else None,
+                error_message=job.get("last_error_message") if bad else None,
+            )
+        )
+    return RunReport(
+        batch=batch,
+        seconds=seconds,
+        submitted=sum(1 for s in submitted if s.skipped_reason is None),
+        already_known=sum(1 for s in submitted if s.skipped_reason),
+        files=files,
+        not_submittable=list(not_submittable),
+        scan=scan or ScanCounts(),
+    )
+
+
+def report_path_problem(path: Path) -> str | None:
+    """Why a --report file could not be written later (checked before any work), or None."""
+    if path.is_dir():
+        return f"--report {path}: is a folder; give a file name"
+    parent = path.parent
+    if not parent.exists():
+        return f"--report {path}: folder {parent} does not exist (create it first, e.g. mkdir -p {parent})"
+    if not parent.is_dir():
+        return f"--report {path}: {parent} is not a folder"
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"--report {path}: not writable"
+    if not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        return f"--report {path}: cannot create files in {parent}"
+    return None
+
+
+# -- watch --------------------------------------------------------------------------
+
+
+class Liveness(enum.Enum):
+    """Whether anything is working on the queue, judged from leases and recent finishes."""
+
+    WORKING = "working"
+    IDLE = "idle"  # nothing to do
+    NO_WORKER = "no worker"  # runnable jobs, nobody holds or finished one lately
+    STALLED = "stalled"  # jobs held, but their leases expired (worker gone)
+
+
+def liveness(*, runnable: int, live_leases: int, expired_leases: int, finished_recently: int) -> Liveness:
+    """Pending work with no live lease and nothing finished lately means no worker runs."""
+    if live_leases:
+        return Liveness.WORKING
+    if expired_leases:
+        return Liveness.STALLED
+    if runnable and not finished_recently:
+        return Liveness.NO_WORKER
+    if runnable:
+        return Liveness.WORKING
+    return Liveness.IDLE
+
+
+def eta_window(mean_job_seconds: float | None) -> float:
+    """Seconds of history to judge throughput by: ~20 jobs' worth, 1 to 15 minutes."""
+    if not mean_job_seconds:
+        return 60.0
+    return min(900.0, max(60.0, 20.0 * mean_job_seconds))
+
+
+def eta_seconds(
+    *, remaining: int, finished_in_window: int, window: float, active_for: float | None, state: Liveness
+) -> float | None:
+    """Time left at the throughput of the window (or of the batch, if it is younger)."""
+    if not remaining or state in (Liveness.NO_WORKER, Liveness.STALLED) or finished_in_window <= 0:
+        return None
+    return remaining / (finished_in_window / throughput_span(window, active_for))
+
+
+def throughput_span(window: float, active_for: float | None) -> float:
+    """Seconds the finished count covers: the window, or the batch's age if younger (10 s at least)."""
+    span = min(window, active_for) if active_for and active_for > 0 else window
+    return max(span, 10.0)
+
+
+def libpq_url(url: str) -> str:
+    """A SQLAlchemy URL as libpq tools (pg_dump, psql) take it: postgresql://, password in clear."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -1,0 +1,270 @@
+"""Incremental submit: find files and objects, hash only what changed, enqueue, remember.
+
+Local files are hashed only when their stat differs from what the last submit saw
+(:func:`decide.needs_hash`); objects are keyed by URL, ETag and size without being
+read. Enqueueing then dedupes by content as before. Paths recorded under a walked root
+and not found this time are reported as disappeared (their jobs are kept).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from cadextract import files, ops
+from cadextract.display import printable
+from cadextract.extractors import registry
+from cadextract.sources import cache, decide, local, remote, urls
+from cadextract.sources.decide import Cached
+from cadextract.store import commands, readmodels
+
+#: given the files to hash, yields a callback per file hashed (the CLI's progress bar)
+HashProgress = Callable[
+    [list[files.Candidate]], AbstractContextManager[Callable[[files.Candidate], None] | None]
+]
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to submit and how (the command line's flags)."""
+
+    paths: Sequence[str]
+    recursive: bool = False
+    forced_format: str | None = None
+    force: bool = False
+    retry_failed: bool = False
+    rehash: bool = False
+    dry_run: bool = False
+    follow_links: bool = False
+    priority: int = 0
+    max_attempts: int = 4
+    batch: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    submitted_by: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What a submit did: jobs (queued or known), files it could not submit, and the counts."""
+
+    outcomes: list[commands.Enqueued] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    disappeared: list[str] = field(default_factory=list)
+    hashed: int = 0
+    unchanged: int = 0
+    remote: int = 0
+
+
+@dataclass
+class _Scan:
+    folders: list[str] = field(default_factory=list)
+    singles: list[str] = field(default_factory=list)
+    files: list[local.LocalFile] = field(default_factory=list)
+    objects: list[remote.RemoteObject] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+
+
+def _nothing(_: list[files.Candidate]) -> AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
+def submit(engine: Engine, req: Request, hash_progress: HashProgress = _nothing) -> Outcome:
+    """Scan, decide, hash, enqueue and record; with ``dry_run`` the transaction is rolled back."""
+    if req.forced_format is not None and not registry.is_registered(req.forced_format):
+        raise files.SubmitError(
+            f"unknown format {printable(req.forced_format)!r}; known: {', '.join(registry.public_names())}"
+        )
+    scan = _scan(req)
+    with engine.connect() as conn:
+        known = cache.load(conn, folders=scan.folders + scan.prefixes, files=scan.singles)
+    out = Outcome(remote=len(scan.objects))
+    jobs: list[commands.NewJob] = []
+    seen: list[cache.Seen] = []
+    _local_jobs(req, scan, known, out, jobs, seen, hash_progress)
+    _remote_jobs(req, scan, known, out, jobs, seen)
+    found = {f.path for f in scan.files} | {o.url for o in scan.objects}
+    under = [p for p in known if p not in scan.singles]
+    out.disappeared = decide.disappeared(under, found)
+    with engine.connect() as conn:
+        tx = conn.begin()
+        try:
+            out.outcomes = enqueue(conn, jobs, force=req.force, retry_failed=req.retry_failed)
+            cache.record(conn, seen)
+            cache.mark_missing(conn, [p for p in out.disappeared if not known[p].missing])
+        except BaseException:
+            tx.rollback()
+            raise
+        if req.dry_run:
+            tx.rollback()  # the exact answer of a real submit, and nothing kept
+        else:
+            tx.commit()
+    return out
+
+
+def enqueue(
+    conn: Any, new_jobs: list[commands.NewJob], *, force: bool, retry_failed: bool
+) -> list[commands.Enqueued]:
+    """Enqueue, except content whose newest job failed for good (a known failure)."""
+    latest = readmodels.latest_jobs(conn, [(j.sha256, j.format) for j in new_jobs])
+    known: dict[int, commands.Enqueued] = {}
+    for i, j in enumerate(new_jobs):
+        hit = latest.get((j.sha256, j.format))
+        admission = ops.admit(hit[1] if hit else None, force=force, retry_failed=retry_failed)
+        if admission is ops.Admission.KNOWN_FAILURE:
+            known[i] = commands.Enqueued(j, hit[0] if hit else None, skipped_reason=ops.KNOWN_FAILURE_REASON)
+    queued = iter(commands.enqueue(conn, [j for i, j in enumerate(new_jobs) if i not in known], force=force))
+    return [known[i] if i in known else next(queued) for i in range(len(new_jobs))]
+
+
+def _scan(req: Request) -> _Scan:
+    scan = _Scan()
+    seen: set[str] = set()
+    for raw in req.paths:
+        if urls.is_url(raw):
+            objects, is_prefix = remote.list_objects(
+                raw, recursive=req.recursive, forced_format=req.forced_format
+            )
+            if is_prefix:
+                scan.prefixes.append(raw)
+            for o in objects:
+                if o.url not in seen:
+                    seen.add(o.url)
+                    scan.objects.append(o)
+            continue
+        root = local.resolve(raw, recursive=req.recursive)
+        if root.is_dir:
+            scan.folders.append(str(root.path))
+            for f in local.walk(root.path, follow_links=req.follow_links):
+                if f.path not in seen:
+                    seen.add(f.path)
+                    scan.files.append(f)
+        elif str(root.path) not in seen:
+            f = local.one(root.path)
+            if f.skip_reason:
+                raise files.SubmitError(f"{printable(raw)}: {f.skip_reason}")
+            seen.add(f.path)
+            scan.singles.append(f.path)
+            scan.files.append(f)
+    return scan
+
+
+def _local_jobs(
+    req: Request,
+    scan: _Scan,
+    known: dict[str, Cached],
+    out: Outcome,
+    jobs: list[commands.NewJob],
+    seen: list[cache.Seen],
+    hash_progress: HashProgress,
+) -> None:
+    singles = set(scan.singles)
+    ready: list[tuple[local.LocalFile, str, str]] = []  # (file, sha256, format) from the cache
+    todo: list[tuple[local.LocalFile, files.Candidate]] = []
+    for f in scan.files:
+        if f.skip_reason or f.stat is None:
+            out.skipped.append((f.path, f.skip_reason or "cannot read"))
+            continue
+        cached = known.get(f.path)
+        if f.stat.size == 0:
+            _skip(f.path, "empty file (0 bytes)", singles, out)
+            continue
+        if not decide.needs_hash(f.stat, cached, rehash=req.rehash) and cached and cached.sha256:
+            fmt = req.forced_format or cached.format
+            if fmt:
+                ready.append((f, cached.sha256, fmt))
+                if cached.missing:  # back again: no longer missing
+                    seen.append(_seen(f, cached.sha256, fmt, cached.checked_ns))
+                continue
+        fmt = req.forced_format or files.detect_format(Path(f.path))
+        if fmt is None:
+            _skip(f.path, "unsupported file type (not PDF, DXF, IFC or STEP)", singles, out)
+            continue
+        todo.append((f, files.Candidate(Path(f.path), f.stat.size, fmt)))
+    out.unchanged = len(ready)
+    checked_ns = time.time_ns()  # before reading: a write during hashing makes the row racy
+    digests = _hash(todo, singles, out, hash_progress)
+    out.hashed = len(digests)
+    for f, cand in todo:
+        digest = digests.get(f.path)
+        if digest is not None:
+            ready.append((f, digest, cand.format or ""))
+            seen.append(_seen(f, digest, cand.format or "", checked_ns))
+    order = {f.path: i for i, f in enumerate(scan.files)}
+    ready.sort(key=lambda item: order[item[0].path])
+    for f, digest, fmt in ready:
+        assert f.stat is not None
+        jobs.append(_job(req, f.path, f.stat.size, digest, fmt))
+
+
+def _skip(path: str, reason: str, singles: set[str], out: Outcome) -> None:
+    if path in singles:  # a file named on the command line must be submittable
+        raise files.SubmitError(f"{printable(path)}: {reason}")
+    out.skipped.append((path, reason))
+
+
+def _hash(
+    todo: list[tuple[local.LocalFile, files.Candidate]],
+    singles: set[str],
+    out: Outcome,
+    progress: HashProgress,
+) -> dict[str, str]:
+    candidates = [c for _, c in todo]
+    with progress(candidates) as on_done:
+        try:
+            return {str(p): d for p, d in files.hash_all(candidates, on_done=on_done).items()}
+        except OSError:
+            pass  # one file unreadable: hash one by one to name each failure
+    digests: dict[str, str] = {}
+    for c in candidates:
+        try:
+            digests[str(c.path)] = files.sha256_file(c.path)
+        except OSError as exc:
+            _skip(str(c.path), f"cannot read: {exc.strerror}", singles, out)
+    return digests
+
+
+def _seen(f: local.LocalFile, digest: str, fmt: str, checked_ns: int | None) -> cache.Seen:
+    assert f.stat is not None
+    return cache.Seen(f.path, f.stat.size, stat=f.stat, sha256=digest, format=fmt, checked_ns=checked_ns)
+
+
+def _remote_jobs(
+    req: Request,
+    scan: _Scan,
+    known: dict[str, Cached],
+    out: Outcome,
+    jobs: list[commands.NewJob],
+    seen: list[cache.Seen],
+) -> None:
+    for o in scan.objects:
+        if o.skip_reason or o.format is None:
+            out.skipped.append((o.url, o.skip_reason or "unsupported file type"))
+            continue
+        key = decide.remote_key(o.url, o.etag, None, o.size)
+        jobs.append(_job(req, o.url, o.size, key, o.format))
+        cached = known.get(o.url)
+        if cached is None or cached.sha256 != key or cached.format != o.format or cached.missing:
+            seen.append(
+                cache.Seen(o.url, o.size, etag=o.etag, version=o.version, sha256=key, format=o.format)
+            )
+
+
+def _job(req: Request, path: str, size: int, digest: str, fmt: str) -> commands.NewJob:
+    return commands.NewJob(
+        path=path,
+        size=size,
+        sha256=digest,
+        format=fmt,
+        priority=req.priority,
+        max_attempts=req.max_attempts,
+        options=req.options,
+        batch=req.batch,
+        submitted_by=req.submitted_by,
+    )

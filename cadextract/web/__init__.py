@@ -1,0 +1,1 @@
+"""The web console (`cadextract serve`): dashboard, jobs, job with preview, batches, JSON API."""

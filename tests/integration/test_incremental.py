@@ -1,0 +1,138 @@
+"""Incremental submit against a real PostgreSQL and real files: what is hashed again, and why."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from cadextract.sources import decide
+from cadextract.sources.submit import Outcome, Request, submit
+from cadextract.store import readmodels
+from tests.conftest import run_cli
+
+
+@pytest.fixture
+def db(clean_db: Engine) -> Engine:
+    with clean_db.begin() as conn:
+        conn.execute(sa.text("TRUNCATE cadextract.source_files"))
+    return clean_db
+
+
+def tree(root: Path, n: int = 5) -> list[Path]:
+    root.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(n):
+        p = root / f"d{i}" / f"f{i}.dxf"
+        p.parent.mkdir(exist_ok=True)
+        p.write_bytes(f"0\nSECTION\n{i}\n".encode())
+        out.append(p)
+    # older than the racy window, so the first submit's rows are trusted next time
+    old = time.time_ns() - 3 * decide.RACY_NS
+    for p in out:
+        os.utime(p, ns=(old, old))
+    time.sleep(decide.RACY_NS / 1e9 + 0.1)
+    return out
+
+
+def go(engine: Engine, root: Path, **kw: object) -> Outcome:
+    return submit(engine, Request(paths=[str(root)], recursive=True, forced_format="noop", **kw))  # type: ignore[arg-type]
+
+
+def queued(o: Outcome) -> list[str]:
+    return [e.job.path for e in o.outcomes if e.skipped_reason is None]
+
+
+def test_second_run_hashes_nothing_and_gives_the_same_answer(db: Engine, tmp_path: Path) -> None:
+    files = tree(tmp_path / "t")
+    first = go(db, tmp_path / "t")
+    assert first.hashed == 5 and first.unchanged == 0 and len(queued(first)) == 5
+    second = go(db, tmp_path / "t")
+    assert second.hashed == 0 and second.unchanged == 5 and queued(second) == []
+    assert [e.job_id for e in second.outcomes] == [e.job_id for e in first.outcomes]
+    assert all(e.skipped_reason == "already queued (same content)" for e in second.outcomes)
+    forced = go(db, tmp_path / "t", rehash=True)
+    assert forced.hashed == 5 and queued(forced) == []
+    assert {e.job.path for e in first.outcomes} == {str(p) for p in files}
+
+
+def test_same_second_same_size_rewrite_is_hashed_and_queued(db: Engine, tmp_path: Path) -> None:
+    [f, *_] = tree(tmp_path / "t", 2)
+    go(db, tmp_path / "t")
+    st = f.stat()
+    f.write_bytes(f.read_bytes().replace(b"0\n", b"9\n", 1))  # same size
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))  # mtime put back: only ctime shows it
+    assert f.stat().st_size == st.st_size and f.stat().st_mtime_ns == st.st_mtime_ns
+    time.sleep(decide.RACY_NS / 1e9 + 0.1)
+    again = go(db, tmp_path / "t")
+    assert again.hashed == 1 and queued(again) == [str(f)]
+
+
+def test_file_replaced_by_an_older_file_is_hashed_and_queued(db: Engine, tmp_path: Path) -> None:
+    [f, *_] = tree(tmp_path / "t", 2)
+    go(db, tmp_path / "t")
+    older = tmp_path / "older.dxf"
+    older.write_bytes(b"0\nSECTION\nolder\n")
+    os.utime(older, ns=(1_000_000_000, 1_000_000_000))  # 1970: older than anything cached
+    os.replace(older, f)
+    time.sleep(decide.RACY_NS / 1e9 + 0.1)
+    again = go(db, tmp_path / "t")
+    assert again.hashed == 1 and queued(again) == [str(f)]
+
+
+def test_rename_dedupes_by_content_reports_the_old_path_and_finds_the_new(db: Engine, tmp_path: Path) -> None:
+    [f, g, *_] = tree(tmp_path / "t", 3)
+    first = go(db, tmp_path / "t")
+    job_id = next(e.job_id for e in first.outcomes if e.job.path == str(f))
+    renamed = f.with_name("renamed.dxf")
+    f.rename(renamed)
+    g.unlink()
+    again = go(db, tmp_path / "t")
+    assert again.hashed == 1 and queued(again) == []  # same content: no second job
+    [moved] = [e for e in again.outcomes if e.job.path == str(renamed)]
+    assert moved.job_id == job_id and moved.skipped_reason == "already queued (same content)"
+    assert again.disappeared == [str(f), str(g)]
+    # the new path finds the job (through the stat cache), the old one still does
+    with db.connect() as conn:
+        by_new = readmodels.list_jobs(conn, readmodels.JobFilter(path_glob="renamed.dxf"))
+        by_old = readmodels.list_jobs(conn, readmodels.JobFilter(path_glob=f.name))
+    assert [j.id for j in by_new] == [job_id] and [j.id for j in by_old] == [job_id]
+    # gone files stay reported (and their jobs kept) until they come back
+    assert go(db, tmp_path / "t").disappeared == [str(f), str(g)]
+    g.write_bytes(b"back")
+    assert go(db, tmp_path / "t").disappeared == [str(f)]
+    with db.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM cadextract.extraction_jobs")).scalar_one() >= 3
+
+
+def test_dry_run_queues_and_records_nothing(db: Engine, tmp_path: Path) -> None:
+    tree(tmp_path / "t", 3)
+    dry = go(db, tmp_path / "t", dry_run=True)
+    assert len(queued(dry)) == 3  # the answer a real submit would give
+    with db.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM cadextract.extraction_jobs")).scalar_one() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM cadextract.source_files")).scalar_one() == 0
+
+
+def test_run_report_lists_disappeared_files_and_export_finds_renamed(db: Engine, tmp_path: Path) -> None:
+    [f, *_] = tree(tmp_path / "t", 2)
+    report = tmp_path / "report.json"
+    args = ["run", str(tmp_path / "t"), "-r", "--format", "noop", "-q", "--report", str(report)]
+    r = run_cli(*args)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(report.read_text())["hashed"] == 2
+    f.rename(f.with_name("moved.dxf"))
+    r = run_cli(*args)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(report.read_text())
+    assert summary["disappeared"] == [str(f)] and summary["hashed"] == 1 and summary["unchanged"] == 1
+    assert "1 disappeared" in r.stderr
+    r = run_cli("export", "--path", "moved.dxf")
+    assert r.returncode == 0, r.stderr
+    [line] = r.stdout.splitlines()
+    assert json.loads(line)["job"]["path"] == str(f)  # the job that holds the content
