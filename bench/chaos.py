@@ -38,7 +38,8 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from cadextract import db, queue  # noqa: E402
+from cadextract import db  # noqa: E402
+from cadextract.store import readmodels  # noqa: E402
 
 AUDIT = """
 CREATE TABLE IF NOT EXISTS public.chaos_result_writes (job_id uuid NOT NULL, at timestamptz DEFAULT now());
@@ -273,7 +274,7 @@ def main() -> int:
         ).one()
         # the counts the triggers keep (status, watch) against a real count, after
         # workers killed mid-statement and the database stopped mid-transaction
-        kept = {k: v for k, v in queue.summary(conn).by_status.items() if v}
+        kept = {k: v for k, v in readmodels.summary(conn).by_status.items() if v}
         counts_match = kept == final
     figures = {
         "lost": lost,

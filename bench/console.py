@@ -28,7 +28,8 @@ sys.path.insert(0, str(REPO))
 
 import sqlalchemy as sa  # noqa: E402
 
-from cadextract import db, queue  # noqa: E402
+from cadextract import db  # noqa: E402
+from cadextract.store import protocol, readmodels  # noqa: E402
 
 SEED = """
 INSERT INTO cadextract.extraction_jobs
@@ -76,7 +77,7 @@ def main() -> int:
     with engine.begin() as conn:
         conn.execute(sa.text(SEED), {"n": args.jobs})
     with engine.begin() as conn:
-        queue.compact_counts(conn)
+        protocol.compact_counts(conn)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("VACUUM ANALYZE cadextract.extraction_jobs"))
     print(
@@ -98,7 +99,7 @@ def main() -> int:
             ),
             {"k": args.jobs // 2},
         ).one()
-    deep = reads.encode_cursor(queue.Job.from_row(middle))
+    deep = reads.encode_cursor(readmodels.Job.from_row(middle))
     requests = {
         "dashboard fragment": "/fragments/dashboard",
         "summary API": "/api/summary",

@@ -32,7 +32,8 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from cadextract import db, files, ops, queue  # noqa: E402
+from cadextract import db, files, ops  # noqa: E402
+from cadextract.store import commands, readmodels  # noqa: E402
 
 JOBS = "cadextract.extraction_jobs"
 
@@ -73,10 +74,10 @@ class Bench:
         cands = files.collect(paths, recursive=False, forced_format=fmt)
         digests = files.hash_all(cands)
         jobs = [
-            queue.NewJob(path=str(c.path), size=c.size, sha256=digests[c.path], format=fmt) for c in cands
+            commands.NewJob(path=str(c.path), size=c.size, sha256=digests[c.path], format=fmt) for c in cands
         ]
         with self.engine.begin() as conn:
-            queue.enqueue(conn, jobs)
+            commands.enqueue(conn, jobs)
 
     def checkpoint(self) -> None:
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -203,12 +204,12 @@ class Bench:
             cands = files.collect([self.work / "submit"], recursive=True, forced_format="noop")
             digests = files.hash_all(cands)
             jobs = [
-                queue.NewJob(path=str(c.path), size=c.size, sha256=digests[c.path], format="noop")
+                commands.NewJob(path=str(c.path), size=c.size, sha256=digests[c.path], format="noop")
                 for c in cands
             ]
             t1 = time.perf_counter()
             with self.engine.begin() as conn:
-                queue.enqueue(conn, jobs)
+                commands.enqueue(conn, jobs)
             t2 = time.perf_counter()
             rates.append(n / (t2 - t0))
             db_parts.append(t2 - t1)
@@ -284,15 +285,15 @@ class Bench:
                 ).scalar_one()
             )
             checks = {
-                "status (summary)": lambda: queue.summary(conn),
-                "jobs --status failed --limit 50": lambda: queue.list_jobs(
-                    conn, queue.JobFilter(statuses=["failed"]), limit=50
+                "status (summary)": lambda: readmodels.summary(conn),
+                "jobs --status failed --limit 50": lambda: readmodels.list_jobs(
+                    conn, readmodels.JobFilter(statuses=["failed"]), limit=50
                 ),
                 "watch refresh (all its queries)": lambda: (
-                    queue.dashboard(conn, batch=queue.newest_batch(conn)),
-                    queue.activity(conn, batch=queue.newest_batch(conn), window_for=ops.eta_window),
+                    readmodels.dashboard(conn, batch=readmodels.newest_batch(conn)),
+                    readmodels.activity(conn, batch=readmodels.newest_batch(conn), window_for=ops.eta_window),
                 ),
-                "status <8-char id prefix>": lambda: queue.resolve(conn, some[:8]),
+                "status <8-char id prefix>": lambda: readmodels.resolve(conn, some[:8]),
             }
             for name, fn in checks.items():
                 fn()  # warm the cache, as a dashboard refreshing every second would
@@ -308,7 +309,7 @@ class Bench:
         while True:
             t_batch = time.perf_counter()
             with self.engine.begin() as conn:
-                n = queue.purge(conn, older_than_seconds=30 * 86400)
+                n = commands.purge(conn, older_than_seconds=30 * 86400)
             longest = max(longest, time.perf_counter() - t_batch)
             removed += n
             if n == 0:

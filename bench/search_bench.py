@@ -35,8 +35,9 @@ sys.path.insert(0, str(REPO))
 
 import sqlalchemy as sa  # noqa: E402
 
-from cadextract import db, files, queue  # noqa: E402
+from cadextract import db, files  # noqa: E402
 from cadextract.search import document, query, store  # noqa: E402
+from cadextract.store import commands, protocol  # noqa: E402
 
 JOBS = "cadextract.extraction_jobs"
 ADJ = [
@@ -183,12 +184,14 @@ class Bench:
             for side in ("on", "off") if r % 2 == 0 else ("off", "on"):
                 tag = f"p{r}{side}"
                 new = [
-                    queue.NewJob(path=f"/noop/{tag}/{i:05d}.bin", size=1, sha256=f"{tag}-{i}", format="noop")
+                    commands.NewJob(
+                        path=f"/noop/{tag}/{i:05d}.bin", size=1, sha256=f"{tag}-{i}", format="noop"
+                    )
                     for i in range(per)
                 ]
                 with self.engine.begin() as conn:
-                    queue.enqueue(conn, new)
-                    held = queue.claim(
+                    commands.enqueue(conn, new)
+                    held = protocol.claim(
                         conn, worker_id="bench:1", limit=per, lease_seconds=60, formats=["noop"]
                     )
                 docs = [
@@ -209,7 +212,7 @@ class Bench:
                 entries = [document.index_entry(d).to_json() for d in docs]
                 compute.append((time.process_time() - t0) / per)
                 items = [
-                    queue.Completion(c.id, c.token, json.dumps(d), 10, e if side == "on" else None)
+                    protocol.Completion(c.id, c.token, json.dumps(d), 10, e if side == "on" else None)
                     for c, d, e in zip(held, docs, entries, strict=True)
                 ]
                 with self.engine.connect() as conn:
@@ -217,7 +220,7 @@ class Bench:
                     conn.commit()
                     c0, t0 = sum(backend.cpu_times()[:2]), time.perf_counter()
                     with conn.begin():
-                        written = queue.complete(conn, items)
+                        written = protocol.complete(conn, items)
                         store.write_completions(conn, items, written)
                     times[side].append((time.perf_counter() - t0) / per)
                     cpu[side].append((sum(backend.cpu_times()[:2]) - c0) / per)
@@ -246,14 +249,15 @@ class Bench:
         cands = files.collect(paths, recursive=False, forced_format="noop")
         digests = files.hash_all(cands)
         new = [
-            queue.NewJob(path=str(c.path), size=c.size, sha256=digests[c.path], format="noop") for c in cands
+            commands.NewJob(path=str(c.path), size=c.size, sha256=digests[c.path], format="noop")
+            for c in cands
         ]
         rates: dict[str, list[float]] = {"on": [], "off": []}
         for r in range(self.args.rounds):
             for side in ("on", "off") if r % 2 == 0 else ("off", "on"):
                 self.reset()
                 with self.engine.begin() as conn:
-                    queue.enqueue(conn, new)
+                    commands.enqueue(conn, new)
                 got = self.cli("work", "-c", "2", "--until-empty", "-q", index=side == "on")
                 assert got.returncode == 0, got.stderr
                 with self.engine.connect() as conn:

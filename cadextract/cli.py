@@ -31,13 +31,15 @@ from rich.text import Text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from cadextract import __version__, db, files, ops, queue, views, watchview, worker
+from cadextract import __version__, db, files, ops, views, watchview
 from cadextract import setting_rules as rules
 from cadextract.config import ConfigError, Settings, create_home
 from cadextract.display import printable
 from cadextract.extractors import registry
+from cadextract.runtime import pool, stopping, supervisor
 from cadextract.sources import submit as sources
 from cadextract.sources.urls import StorageUnavailable
+from cadextract.store import commands, parsing, readmodels
 
 OK = 0
 JOBS_FAILED = 1
@@ -106,7 +108,7 @@ def user_errors() -> Iterator[None]:
         _die(str(exc), exc.code)
     except (files.SubmitError, ConfigError, registry.UnknownFormat) as exc:
         _die(str(exc), USAGE)
-    except (queue.JobNotFound, queue.AmbiguousPrefix) as exc:
+    except (parsing.JobNotFound, parsing.AmbiguousPrefix) as exc:
         _die(str(exc), NOT_FOUND)
     except db.DatabaseUnavailable as exc:
         _die(str(exc), DATABASE)
@@ -228,19 +230,19 @@ def _submit(
 
 
 def _enqueue(
-    conn: Any, new_jobs: list[queue.NewJob], *, force: bool, retry_failed: bool
-) -> list[queue.Enqueued]:
+    conn: Any, new_jobs: list[commands.NewJob], *, force: bool, retry_failed: bool
+) -> list[commands.Enqueued]:
     """Enqueue, except content whose newest job failed for good (a known failure)."""
-    latest = queue.latest_jobs(conn, [(j.sha256, j.format) for j in new_jobs])
-    known: dict[int, queue.Enqueued] = {}
+    latest = readmodels.latest_jobs(conn, [(j.sha256, j.format) for j in new_jobs])
+    known: dict[int, commands.Enqueued] = {}
     for i, j in enumerate(new_jobs):
         hit = latest.get((j.sha256, j.format))
         if (
             ops.admit(hit[1] if hit else None, force=force, retry_failed=retry_failed)
             is ops.Admission.KNOWN_FAILURE
         ):
-            known[i] = queue.Enqueued(j, hit[0] if hit else None, skipped_reason=ops.KNOWN_FAILURE_REASON)
-    queued = iter(queue.enqueue(conn, [j for i, j in enumerate(new_jobs) if i not in known], force=force))
+            known[i] = commands.Enqueued(j, hit[0] if hit else None, skipped_reason=ops.KNOWN_FAILURE_REASON)
+    queued = iter(commands.enqueue(conn, [j for i, j in enumerate(new_jobs) if i not in known], force=force))
     return [known[i] if i in known else next(queued) for i in range(len(new_jobs))]
 
 
@@ -405,7 +407,7 @@ def _scan_line(res: sources.Outcome, dry_run: bool) -> str:
     return ("dry run, nothing queued: " if dry_run else "") + line
 
 
-def _submit_json(outcomes: list[queue.Enqueued], skipped: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def _submit_json(outcomes: list[commands.Enqueued], skipped: list[tuple[str, str]]) -> list[dict[str, Any]]:
     rows = [
         {
             "path": o.job.path,
@@ -505,12 +507,12 @@ def _work(
     prefetch: int | None,
     formats: list[str] | None,
     live: bool,
-) -> worker.Stats:
+) -> supervisor.Stats:
     settings = state.settings
     engine = state.engine(pool_size=2)
     log = logging.getLogger("cadextract.jobs")
 
-    def on_event(e: worker.Event) -> None:
+    def on_event(e: supervisor.Event) -> None:
         if e.kind == "claimed" and live:
             return
         level = logging.WARNING if e.kind in ("failed", "lost") else logging.INFO
@@ -534,21 +536,21 @@ def _work(
             db.embedded_url(settings.home)
         return engine
 
-    options = worker.Options(
+    options = supervisor.Options(
         concurrency=concurrency,
         until_empty=until_empty,
         wait_for_retries=wait_for_retries,
         prefetch=prefetch,
         formats=formats,
     )
-    sup = worker.Supervisor(engine, settings, options, on_event=on_event, reconnect=reconnect)
-    exiting = worker.install_signal_handlers(sup)
+    sup = supervisor.Supervisor(engine, settings, options, on_event=on_event, reconnect=reconnect)
+    exiting = stopping.install_signal_handlers(sup.request_stop)
     try:
         if live:
             with Live(console=out, refresh_per_second=4, transient=False) as display, _logs_above(display):
                 last = 0.0
 
-                def on_tick(s: worker.Supervisor) -> None:
+                def on_tick(s: supervisor.Supervisor) -> None:
                     nonlocal last
                     now = time.monotonic()
                     if now - last >= 0.25:
@@ -602,7 +604,7 @@ def work(
     live = out.is_terminal and not quiet
     with user_errors():
         _configure_logging(quiet, verbose, log_file)
-        worker.start_forkserver()  # its imports overlap ours and the database's
+        pool.start_forkserver()  # its imports overlap ours and the database's
         formats = _split(fmt) or None
         for f in formats or []:
             registry.get(f)
@@ -661,7 +663,7 @@ def run(
             raise Failed(problem, USAGE)  # before any work: a report lost at the end helps nobody
         _configure_logging(quiet, verbose, log_file)
         if not dry_run:
-            worker.start_forkserver()  # its imports overlap hashing and submitting
+            pool.start_forkserver()  # its imports overlap hashing and submitting
         res = _submit(
             state,
             paths,
@@ -694,7 +696,7 @@ def run(
         )
         ids = [o.job_id for o in outcomes if o.job_id is not None]
         with state.engine().connect() as conn:
-            final = queue.final_fields(conn, ids)
+            final = readmodels.final_fields(conn, ids)
     submitted = [
         ops.Submitted(o.job.path, str(o.job_id) if o.job_id else None, o.skipped_reason) for o in outcomes
     ]
@@ -739,15 +741,15 @@ def status(
         engine = state.engine()
         with engine.connect() as conn:
             if job is None:
-                s = queue.summary(conn, batch=batch)
+                s = readmodels.summary(conn, batch=batch)
                 if as_json:
                     print(json.dumps(_summary_json(s), indent=2))
                 else:
                     out.print(views.summary_view(s))
                 return
-            job_id = queue.resolve(conn, job)
-            j = queue.get(conn, job_id)
-            document = queue.get_result(conn, job_id)
+            job_id = readmodels.resolve(conn, job)
+            j = readmodels.get(conn, job_id)
+            document = readmodels.get_result(conn, job_id)
     summary = _result_summary(document)
     if as_json:
         print(json.dumps({**j.as_json(), "result_summary": summary}, indent=2, default=str))
@@ -755,7 +757,7 @@ def status(
         out.print(views.job_view(j, document, summary))
 
 
-def _summary_json(s: queue.Summary) -> dict[str, Any]:
+def _summary_json(s: readmodels.Summary) -> dict[str, Any]:
     return {
         "by_status": s.by_status,
         "by_format": s.by_format,
@@ -791,9 +793,9 @@ def result(
     state = _state(ctx)
     with user_errors():
         with state.engine().connect() as conn:
-            job_id = queue.resolve(conn, job)
-            j = queue.get(conn, job_id)
-            document = queue.get_result(conn, job_id)
+            job_id = readmodels.resolve(conn, job)
+            j = readmodels.get(conn, job_id)
+            document = readmodels.get_result(conn, job_id)
         if document is None:
             raise Failed(f"job {views.short_id(job_id)} has no result (status {j.status})", NOT_FOUND)
     if as_json:
@@ -833,7 +835,7 @@ def preview(
     state = _state(ctx)
     with user_errors():
         with state.engine().connect() as conn:
-            job_id = queue.resolve(conn, job)
+            job_id = readmodels.resolve(conn, job)
             image = preview_store.get(conn, job_id)
         if image is None:
             raise Failed(f"job {views.short_id(job_id)} has no preview", NOT_FOUND)
@@ -922,12 +924,12 @@ def _filter(
     since: str | None,
     path: str | None,
     case_sensitive: bool = False,
-) -> queue.JobFilter:
+) -> readmodels.JobFilter:
     statuses = _split(status)
     bad = [s for s in statuses if s not in views.STATUS_STYLE]
     if bad:
         raise Failed(f"unknown status {bad[0]!r}; use {', '.join(views.STATUS_STYLE)}", USAGE)
-    return queue.JobFilter(
+    return readmodels.JobFilter(
         statuses=statuses,
         formats=_split(fmt),
         batch=batch,
@@ -977,11 +979,11 @@ def jobs(
     """List jobs, newest first, with filters."""
     state = _state(ctx)
     with user_errors():
-        if sort not in queue.SORTS:
-            raise Failed(f"unknown sort {sort!r}; use {', '.join(queue.SORTS)}", USAGE)
+        if sort not in readmodels.SORTS:
+            raise Failed(f"unknown sort {sort!r}; use {', '.join(readmodels.SORTS)}", USAGE)
         f = _filter(status, fmt, batch, since, path, case_sensitive)
         with state.engine().connect() as conn:
-            found = queue.list_jobs(conn, f, sort=sort, limit=limit or None)
+            found = readmodels.list_jobs(conn, f, sort=sort, limit=limit or None)
     if ids:
         for j in found:
             print(j.id)
@@ -994,7 +996,7 @@ def jobs(
 def _ids_from(conn: Any, given: list[str]) -> list[uuid.UUID]:
     if given == ["-"]:
         given = [line.strip() for line in sys.stdin if line.strip()]
-    return [queue.resolve(conn, g) for g in given]
+    return [readmodels.resolve(conn, g) for g in given]
 
 
 @app.command()
@@ -1017,8 +1019,8 @@ def cancel(
             ids = _ids_from(conn, job_ids or [])
             if batch is not None or status:
                 f = _filter(status or ["pending", "processing"], None, batch, None, None)
-                ids += [j.id for j in queue.list_jobs(conn, f, limit=None)]
-            done = queue.cancel(conn, ids)
+                ids += [j.id for j in readmodels.list_jobs(conn, f, limit=None)]
+            done = commands.cancel(conn, ids)
     if as_json:
         print(json.dumps({k: [str(i) for i in v] for k, v in done.items()}, indent=2))
     else:
@@ -1052,11 +1054,11 @@ def retry(
             if failed:
                 ids += [
                     j.id
-                    for j in queue.list_jobs(
-                        conn, queue.JobFilter(statuses=["failed"], batch=batch), limit=None
+                    for j in readmodels.list_jobs(
+                        conn, readmodels.JobFilter(statuses=["failed"], batch=batch), limit=None
                     )
                 ]
-            back = queue.retry(conn, ids)
+            back = commands.retry(conn, ids)
     if as_json:
         print(json.dumps({"retried": [str(i) for i in back]}))
     else:
@@ -1099,15 +1101,17 @@ def purge(
             raise Failed(f"purge only deletes finished jobs; {bad[0]!r} is not a finished state", USAGE)
         engine = state.engine()
         started = time.monotonic()
-        groups: list[queue.PurgeGroup] = []
-        listed: list[queue.Job] = []
+        groups: list[readmodels.PurgeGroup] = []
+        listed: list[readmodels.Job] = []
         if list_jobs and not dry_run:
             raise Failed("--list goes with --dry-run (see what would go, then purge)", USAGE)
         if dry_run:
             with engine.connect() as conn:
-                groups = queue.purge_preview(conn, older_than_seconds=age.total_seconds(), statuses=statuses)
+                groups = readmodels.purge_preview(
+                    conn, older_than_seconds=age.total_seconds(), statuses=statuses
+                )
                 if list_jobs:
-                    listed = queue.purgeable_jobs(
+                    listed = readmodels.purgeable_jobs(
                         conn, older_than_seconds=age.total_seconds(), statuses=statuses, limit=limit or None
                     )
             removed = sum(g.jobs for g in groups)
@@ -1115,7 +1119,7 @@ def purge(
             removed = 0
             while True:
                 with engine.begin() as conn:  # short transactions: no long locks
-                    n = queue.purge(conn, older_than_seconds=age.total_seconds(), statuses=statuses)
+                    n = commands.purge(conn, older_than_seconds=age.total_seconds(), statuses=statuses)
                 removed += n
                 if n == 0:
                     break
@@ -1175,10 +1179,10 @@ def watch(
 
         def read() -> watchview.Watch:
             with engine.connect() as conn:
-                shown = None if all_batches else batch or queue.newest_batch(conn)
+                shown = None if all_batches else batch or readmodels.newest_batch(conn)
                 return watchview.Watch(
-                    dashboard=queue.dashboard(conn, batch=shown),
-                    activity=queue.activity(conn, batch=shown, window_for=ops.eta_window),
+                    dashboard=readmodels.dashboard(conn, batch=shown),
+                    activity=readmodels.activity(conn, batch=shown, window_for=ops.eta_window),
                     chosen=batch is not None or all_batches,
                 )
 
@@ -1239,7 +1243,7 @@ def _export_view(
                 to=to,
                 formats=_split(fmt),
                 batch=batch,
-                path_like=queue.glob_to_like(path) if path else None,
+                path_like=parsing.glob_to_like(path) if path else None,
             )
     finally:
         if output:
@@ -1309,13 +1313,13 @@ def export(
         try:
             with engine.connect() as conn:
                 if to == "jsonl":
-                    n = exporter.write_jsonl(queue.iter_results(conn, f, latest=latest), target)
+                    n = exporter.write_jsonl(readmodels.iter_results(conn, f, latest=latest), target)
                 else:
                     # two streaming passes: the first finds every column, the second writes
                     header, prefixed = exporter.csv_header(
-                        queue.iter_results(conn, f, latest=latest), rows=rows
+                        readmodels.iter_results(conn, f, latest=latest), rows=rows
                     )
-                    items = queue.iter_results(conn, f, latest=latest)
+                    items = readmodels.iter_results(conn, f, latest=latest)
                     n = exporter.write_csv(items, target, header, rows=rows, prefixed=prefixed)
             if output:
                 target.close()  # /dev/full fails here, on the last buffer

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
@@ -121,9 +121,3 @@ class Settings:
             )
         if self.max_retries < 0:
             raise ConfigError("max retries cannot be negative")
-
-    def with_(self, **changes: object) -> Settings:
-        """A copy with some fields changed (from command-line flags)."""
-        new = replace(self, **changes)  # type: ignore[arg-type]
-        new.check()
-        return new

@@ -19,20 +19,20 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from cadextract import queue
 from cadextract.display import printable
 from cadextract.extractors import registry
 from cadextract.fmt import unit_name
+from cadextract.store import readmodels
 
 JOB_COLUMNS = ["job_id", "path", "format", "sha256", "size", "batch", "completed_at", "kind"]
 FILE_COLUMNS = ["warnings", "warning_text"]
 #: summary fields holding a unit name; spelled one way (lower case) whatever the library said
 UNIT_FIELDS = {"units", "length_unit", "values_unit"}
 
-Items = Callable[[], Iterable[tuple[queue.Job, dict[str, Any]]]]
+Items = Callable[[], Iterable[tuple[readmodels.Job, dict[str, Any]]]]
 
 
-def _job_fields(job: queue.Job) -> dict[str, Any]:
+def _job_fields(job: readmodels.Job) -> dict[str, Any]:
     return {
         "job_id": str(job.id),
         "path": job.path,
@@ -54,7 +54,9 @@ def row_kind(fmt: str, row: dict[str, Any]) -> str:
     return {"pdf": "pdf-page", "step": "step-solid"}.get(fmt, f"{fmt}-item")
 
 
-def _fields(job: queue.Job, document: dict[str, Any], rows: bool) -> Iterator[tuple[str, dict[str, Any]]]:
+def _fields(
+    job: readmodels.Job, document: dict[str, Any], rows: bool
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """(kind, extractor fields) per CSV row of one result."""
     try:
         extractor = registry.get(job.format)
@@ -77,14 +79,16 @@ def _name(key: str, fmt: str, prefixed: bool) -> str:
     return f"item_{key}" if key in JOB_COLUMNS else key  # a STEP solid's own "path", say
 
 
-def _flat(job: queue.Job, document: dict[str, Any], rows: bool, prefixed: bool) -> Iterator[dict[str, Any]]:
+def _flat(
+    job: readmodels.Job, document: dict[str, Any], rows: bool, prefixed: bool
+) -> Iterator[dict[str, Any]]:
     base = _job_fields(job)
     for kind, fields in _fields(job, document, rows):
         named = {_name(k, job.format, prefixed and rows): v for k, v in fields.items()}
         yield {**base, "kind": kind, **named}
 
 
-def write_jsonl(items: Iterable[tuple[queue.Job, dict[str, Any]]], out: IO[str]) -> int:
+def write_jsonl(items: Iterable[tuple[readmodels.Job, dict[str, Any]]], out: IO[str]) -> int:
     """One line per job; returns the number written."""
     n = 0
     for job, document in items:
@@ -93,7 +97,9 @@ def write_jsonl(items: Iterable[tuple[queue.Job, dict[str, Any]]], out: IO[str])
     return n
 
 
-def csv_header(items: Iterable[tuple[queue.Job, dict[str, Any]]], *, rows: bool) -> tuple[list[str], bool]:
+def csv_header(
+    items: Iterable[tuple[readmodels.Job, dict[str, Any]]], *, rows: bool
+) -> tuple[list[str], bool]:
     """Every column of the export (first pass), and whether per-item fields are prefixed."""
     keys: dict[str, list[str]] = {}
     for job, document in items:
@@ -113,7 +119,7 @@ def csv_header(items: Iterable[tuple[queue.Job, dict[str, Any]]], *, rows: bool)
 
 
 def write_csv(
-    items: Iterable[tuple[queue.Job, dict[str, Any]]],
+    items: Iterable[tuple[readmodels.Job, dict[str, Any]]],
     out: IO[str],
     header: list[str],
     *,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from cadextract import pathpolicy
 from cadextract.display import printable
-from cadextract.extractors import raster, registry
+from cadextract.extractors import raster, registry, shared
 
 EXTENSIONS = {
     ".pdf": "pdf",
@@ -40,7 +40,6 @@ EXTENSIONS = {
 
 _BINARY_DXF = b"AutoCAD Binary DXF\r\n\x1a\x00"
 _ASCII_DXF = re.compile(rb"\A(?:\s*999\s*\r?\n[^\n]*\n)*\s*0\s*\r?\n\s*SECTION\s*\r?\n", re.IGNORECASE)
-_FILE_SCHEMA = re.compile(rb"FILE_SCHEMA\s*\(\s*\(\s*'([^']*)'", re.IGNORECASE)
 _HEAD = 64 * 1024
 
 
@@ -68,11 +67,11 @@ def detect_bytes(head: bytes) -> str | None:
         return "pdf"
     if head.startswith(_BINARY_DXF) or _ASCII_DXF.match(stripped):
         return "dxf"
-    if stripped.upper().startswith(b"ISO-10303-21"):
-        match = _FILE_SCHEMA.search(head)
-        if match is None:
+    if shared.is_spf(head):
+        schema = shared.spf_schema(head)
+        if schema is None:
             return None  # truncated header: let the extension decide
-        return "ifc" if match.group(1).strip().upper().startswith(b"IFC") else "step"
+        return "ifc" if shared.is_ifc_schema(schema) else "step"
     if raster.image_kind(head) is not None:  # PNG, JPEG, TIFF signatures
         return "raster"
     return None

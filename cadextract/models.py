@@ -121,7 +121,7 @@ results = Table(
 
 # Jobs per (status, format), as rows of net changes appended by statement triggers on
 # the jobs table (migration 0002): the summary adds up a few hundred rows instead of
-# counting every job. queue.compact_counts folds them back to one row per key.
+# counting every job. store.protocol.compact_counts folds them back to one row per key.
 job_counts = Table(
     "job_counts",
     metadata,

@@ -18,7 +18,8 @@ from rich.text import Text
 
 from cadextract.display import clean, printable, safe_text
 from cadextract.fmt import left_ellipsis
-from cadextract.queue import Enqueued, Job, PurgeGroup, Summary
+from cadextract.store.commands import Enqueued
+from cadextract.store.readmodels import Job, PurgeGroup, Summary
 
 STATUS_STYLE = {
     "pending": "yellow",

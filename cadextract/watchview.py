@@ -12,7 +12,7 @@ from rich.text import Text
 
 from cadextract import fmt, ops
 from cadextract.display import safe_text
-from cadextract.queue import Activity, Dashboard
+from cadextract.store.readmodels import Activity, Dashboard
 from cadextract.views import STATUS_STYLE, ago, duration, progress_cell, short_id, summary_counts_table
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cadextract import queue
+from cadextract.store import commands
 
 
 def make_files(folder: Path, n: int, *, prefix: str = "f", suffix: str = ".bin") -> list[Path]:
@@ -27,7 +27,7 @@ def make_files(folder: Path, n: int, *, prefix: str = "f", suffix: str = ".bin")
 
 def enqueue_files(engine: Engine, paths: list[Path], fmt: str = "noop", **kw: Any) -> list[uuid.UUID]:
     jobs = [
-        queue.NewJob(
+        commands.NewJob(
             path=str(p.resolve()),
             size=p.stat().st_size,
             sha256=hashlib.sha256(p.read_bytes()).hexdigest(),
@@ -37,7 +37,7 @@ def enqueue_files(engine: Engine, paths: list[Path], fmt: str = "noop", **kw: An
         for p in paths
     ]
     with engine.begin() as conn:
-        out = queue.enqueue(conn, jobs)
+        out = commands.enqueue(conn, jobs)
     return [o.job_id for o in out if o.job_id and not o.skipped_reason]
 
 

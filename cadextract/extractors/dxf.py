@@ -10,9 +10,7 @@ counts always cover every entity.
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import math
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -34,11 +32,13 @@ from cadextract.extractors.base import (
     int_option,
     json_safe,
 )
+from cadextract.extractors.shared import captured_logs, log_warnings, number, tail, translated
 
 #: default cap for each of the texts / dimensions / inserts lists
 DEFAULT_MAX_ITEMS = 100_000
 #: at most this many repair messages are copied into warnings (the count is always given)
 MAX_REPAIR_WARNINGS = 50
+COORD_DIGITS = 9  # drawing units: keeps sub-micrometre detail, drops float noise
 #: drawings with more entities than this get no computed extents when the header has none
 MAX_ENTITIES_FOR_BBOX = 500_000
 
@@ -114,14 +114,8 @@ def versions() -> dict[str, str]:
 # ----------------------------------------------------------------------------- helpers
 
 
-def _num(value: Any, digits: int = 9) -> float | None:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    if not math.isfinite(f):
-        return None
-    return round(f, digits)
+def _num(value: Any) -> float | None:
+    return number(value, COORD_DIGITS)
 
 
 def _vec(value: Any) -> list[float | None] | None:
@@ -181,48 +175,21 @@ def _has_eof_marker(path: Path, binary: bool) -> bool:
     Some writers omit the final ``0 / EOF`` but end with ``0 / ENDSEC``; ezdxf's recover mode
     reads those, so they do not count as truncated.
     """
-    try:
-        with path.open("rb") as fh:
-            fh.seek(0, 2)
-            size = fh.tell()
-            fh.seek(max(0, size - 4096))
-            tail = fh.read()
-    except OSError:
+    end = tail(path, 4096)
+    if end is None:
         return True
     if binary:
-        return b"EOF" in tail
-    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+        return b"EOF" in end
+    lines = [line.strip() for line in end.splitlines() if line.strip()]
     return bool(lines) and lines[-1].upper() in {b"EOF", b"ENDSEC"}
 
 
-class _LogCollector(logging.Handler):
-    """Collects ezdxf's own log warnings (skipped handles, replaced styles) during loading."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        with contextlib.suppress(Exception):
-            self.messages.append(record.getMessage())
-
-
 def _load(path: Path, binary: bool, warnings: list[str], allow_partial: bool) -> tuple[Any, str]:
-    logger = logging.getLogger("ezdxf")
-    collector = _LogCollector()
-    propagate = logger.propagate
-    logger.addHandler(collector)
-    logger.propagate = False  # keep the child's stderr clean: messages become warnings instead
-    try:
-        return _load_inner(path, binary, warnings, allow_partial)
-    finally:
-        logger.removeHandler(collector)
-        logger.propagate = propagate
-        unique = list(dict.fromkeys(collector.messages))
-        for message in unique[:MAX_REPAIR_WARNINGS]:
-            warnings.append(f"ezdxf: {message}")
-        if len(unique) > MAX_REPAIR_WARNINGS:
-            warnings.append(f"... and {len(unique) - MAX_REPAIR_WARNINGS} more ezdxf message(s)")
+    with captured_logs("ezdxf") as messages:  # skipped handles, replaced styles
+        try:
+            return _load_inner(path, binary, warnings, allow_partial)
+        finally:
+            warnings.extend(log_warnings(messages, "ezdxf", MAX_REPAIR_WARNINGS))
 
 
 def _load_inner(path: Path, binary: bool, warnings: list[str], allow_partial: bool) -> tuple[Any, str]:
@@ -243,23 +210,25 @@ def _load_inner(path: Path, binary: bool, warnings: list[str], allow_partial: bo
                 f"{path.name} is truncated (it ends in the middle of a section; ezdxf: {first_error}); "
                 f"copy the file again, or resubmit with option allow_partial=true to salvage what is there"
             ) from first
-    try:
-        doc, auditor = recover.readfile(str(path))
-    except OSError as exc:
-        raise FileUnreadable(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except DXFVersionError as exc:
-        raise UnsupportedVersion(f"{path.name}: DXF version not supported by ezdxf: {exc}") from exc
-    except Exception as exc:
+
+    def unrecoverable(exc: Exception) -> ExtractionError:
+        if isinstance(exc, OSError):
+            return FileUnreadable(f"cannot read {path}: {exc.strerror or exc}")
+        if isinstance(exc, DXFVersionError):
+            return UnsupportedVersion(f"{path.name}: DXF version not supported by ezdxf: {exc}")
         if not _has_eof_marker(path, binary):
-            raise TruncatedFile(
+            return TruncatedFile(
                 f"{path.name} is truncated (it ends in the middle of a section) "
                 f"and could not be recovered: {exc}"
-            ) from exc
+            )
         kind = "structure" if isinstance(exc, DXFStructureError) else type(exc).__name__
-        raise CorruptFile(
+        return CorruptFile(
             f"{path.name} is a damaged DXF file that even ezdxf's recover mode cannot read "
             f"({kind}: {exc}); re-export it from the CAD program"
-        ) from exc
+        )
+
+    with translated(unrecoverable):
+        doc, auditor = recover.readfile(str(path))
     warnings.append(
         f"loaded with ezdxf.recover after ezdxf.readfile failed ({first_error}); "
         f"{len(auditor.fixes)} repair(s), {len(auditor.errors)} unrecoverable error(s)"
@@ -544,18 +513,14 @@ def extract(path: Path, options: Mapping[str, Any], progress: Progress) -> dict[
     progress(0.0, "reading DXF")
     binary = _sniff(path)
     warnings: list[str] = []
-    try:
+    with translated(functools.partial(_unexpected, path)):
         return _extract(path, options, progress, binary, warnings)
-    except ExtractionError:
-        raise
-    except MemoryError:
-        raise
-    except OSError as exc:
-        raise FileUnreadable(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except Exception as exc:
-        raise CorruptFile(
-            f"{path.name}: unexpected content while reading the DXF ({type(exc).__name__}: {exc})"
-        ) from exc
+
+
+def _unexpected(path: Path, exc: Exception) -> ExtractionError:
+    if isinstance(exc, OSError):
+        return FileUnreadable(f"cannot read {path}: {exc.strerror or exc}")
+    return CorruptFile(f"{path.name}: unexpected content while reading the DXF ({type(exc).__name__}: {exc})")
 
 
 def _extract(

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import re
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -58,6 +57,7 @@ from cadextract.extractors.base import (
     WrongFormat,
     describe_head,
 )
+from cadextract.extractors.shared import SPF_END, SPF_MAGIC, is_ifc_schema, number, spf_body, spf_schema
 
 DETAIL_LEVELS = ("summary", "full")
 #: schemas ifcopenshell 0.9 reads (by prefix of the FILE_SCHEMA identifier)
@@ -70,10 +70,7 @@ PROGRESS_EVERY = 200
 #: how many classes the one-row summary names
 TOP_CLASSES = 5
 
-SPF_MAGIC = b"ISO-10303-21;"
-SPF_END = b"END-ISO-10303-21;"
 ZIP_MAGIC = b"PK\x03\x04"
-_FILE_SCHEMA_RE = re.compile(rb"FILE_SCHEMA\s*\(\s*\(\s*'([^']*)'", re.IGNORECASE)
 
 Scalar = str | int | float | bool | None
 
@@ -83,7 +80,7 @@ Scalar = str | int | float | bool | None
 
 def _sniff_spf(head: bytes, tail: bytes | None, what: str) -> str | None:
     """Check an ISO-10303-21 text; return the FILE_SCHEMA identifier (None if absent)."""
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    stripped = spf_body(head)
     if not stripped:
         raise EmptyFile(f"{what} holds only whitespace: nothing to extract")
     if not stripped.startswith(SPF_MAGIC):
@@ -93,9 +90,8 @@ def _sniff_spf(head: bytes, tail: bytes | None, what: str) -> str | None:
             f"{what} is not an IFC file: it does not start with 'ISO-10303-21;' "
             f"(it looks like {describe_head(stripped)})"
         )
-    match = _FILE_SCHEMA_RE.search(head)
-    schema = match.group(1).decode("ascii", "replace").strip() if match else None
-    if schema and not schema.upper().startswith("IFC"):
+    schema = spf_schema(head)
+    if schema and not is_ifc_schema(schema):
         raise WrongFormat(
             f"{what} is a STEP file with schema {schema!r}, not IFC: submit it with --format step"
         )
@@ -188,10 +184,7 @@ def _json_safe(value: Any, depth: int = 0) -> Any:
 
 
 def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    f = float(value)
-    return f if math.isfinite(f) else None
+    return number(value, parse_text=False)  # a numeric attribute, not a label that looks like one
 
 
 def _text(value: Any) -> str | None:

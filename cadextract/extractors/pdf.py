@@ -11,8 +11,6 @@ Bounds: page text is capped at ``options["max_text_chars"]`` characters per page
 from __future__ import annotations
 
 import contextlib
-import logging
-import math
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -38,6 +36,7 @@ from cadextract.extractors.ocr.layout import Word
 from cadextract.extractors.ocr.pdfpages import PdfOcr
 from cadextract.extractors.ocr.sheet import ocr_sheet
 from cadextract.extractors.pdf_sheet import page_sheet
+from cadextract.extractors.shared import captured_logs, log_warnings, number, tail, translated
 
 DEFAULT_MAX_ITEMS = 100_000
 DEFAULT_MAX_TEXT_CHARS = 1_000_000
@@ -118,11 +117,7 @@ def versions() -> dict[str, str]:
 
 
 def _num(value: Any, digits: int = 4) -> float | None:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return round(f, digits) if math.isfinite(f) else None
+    return number(value, digits)
 
 
 def _parse_number(text: str | None) -> float | None:
@@ -160,14 +155,8 @@ def _sniff(path: Path) -> str | None:
 
 
 def _has_eof_marker(path: Path) -> bool:
-    try:
-        with path.open("rb") as fh:
-            fh.seek(0, 2)
-            size = fh.tell()
-            fh.seek(max(0, size - 2048))
-            return b"%%EOF" in fh.read()
-    except OSError:
-        return True
+    end = tail(path, 2048)
+    return end is None or b"%%EOF" in end
 
 
 def _inner(exc: BaseException) -> BaseException:
@@ -306,45 +295,16 @@ def extract(path: Path, options: Mapping[str, Any], progress: Progress) -> dict[
     path = Path(path)
     progress(0.0, "opening PDF")
     header_version = _sniff(path)
-    try:
+    with translated(lambda exc: _translate(exc, path, bool(options.get("password")))):
         return _extract(path, options, progress, header_version)
-    except ExtractionError:
-        raise
-    except MemoryError:
-        raise
-    except Exception as exc:
-        raise _translate(exc, path, bool(options.get("password"))) from exc
-
-
-class _LogCollector(logging.Handler):
-    """Collects pdfminer's log warnings (damaged streams, bad xref) while a file is read."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        with contextlib.suppress(Exception):
-            self.messages.append(record.getMessage())
 
 
 def _extract(
     path: Path, options: Mapping[str, Any], progress: Progress, header_version: str | None
 ) -> dict[str, Any]:
-    logger = logging.getLogger("pdfminer")
-    collector = _LogCollector()
-    propagate = logger.propagate
-    logger.addHandler(collector)
-    logger.propagate = False  # keep the child's stderr clean: messages become warnings instead
-    try:
+    with captured_logs("pdfminer") as messages:  # damaged streams, bad xref
         payload = _extract_inner(path, options, progress, header_version)
-    finally:
-        logger.removeHandler(collector)
-        logger.propagate = propagate
-    unique = list(dict.fromkeys(collector.messages))
-    extra = [f"pdfminer: {m}" for m in unique[:MAX_PAGES_IN_WARNING]]
-    if len(unique) > MAX_PAGES_IN_WARNING:
-        extra.append(f"... and {len(unique) - MAX_PAGES_IN_WARNING} more pdfminer message(s)")
+    extra = log_warnings(messages, "pdfminer", MAX_PAGES_IN_WARNING)
     payload["warnings"] = _clean(extra) + payload["warnings"]
     return payload
 

@@ -28,7 +28,6 @@ no ``END-ISO-10303-21;`` :class:`TruncatedFile`; a schema OpenCASCADE does not t
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -38,7 +37,6 @@ from cadextract import previews
 from cadextract.extractors.base import (
     CorruptFile,
     EmptyFile,
-    ExtractionError,
     Extractor,
     FileUnreadable,
     NoSolids,
@@ -49,11 +47,10 @@ from cadextract.extractors.base import (
     describe_head,
     no_progress,
 )
+from cadextract.extractors.shared import SPF_END, SPF_MAGIC, is_ifc_schema, number, spf_body, translated
 
 HEAD_BYTES = 64 * 1024
 TAIL_BYTES = 4 * 1024
-SPF_MAGIC = b"ISO-10303-21;"
-SPF_END = b"END-ISO-10303-21;"
 #: every length in the payload is in this unit (OCCT converts on read)
 VALUES_UNIT = "mm"
 #: at most this many assembly-tree nodes are written (the solids list is never cut)
@@ -184,7 +181,7 @@ def _check_file(path: Path) -> dict[str, Any]:
             tail = fh.read()
     except OSError as exc:
         raise FileUnreadable(f"cannot read {path}: {exc.strerror or exc}") from exc
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    stripped = spf_body(head)
     if not stripped:
         raise EmptyFile(f"{path.name} holds only whitespace: nothing to extract")
     if not stripped.startswith(SPF_MAGIC):
@@ -196,7 +193,7 @@ def _check_file(path: Path) -> dict[str, Any]:
         )
     header = _header(head)
     schema = header["file_schema"]
-    if schema and schema.upper().startswith("IFC"):
+    if schema and is_ifc_schema(schema):
         raise WrongFormat(
             f"{path.name} is an IFC file (schema {schema}), not STEP: submit it with --format ifc"
         )
@@ -209,10 +206,6 @@ def _check_file(path: Path) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- OCP helpers
-
-
-def _finite(x: float) -> float | None:
-    return x if math.isfinite(x) else None
 
 
 def _label_name(label: Any) -> str | None:
@@ -264,15 +257,15 @@ def _bbox_dict(box: Any) -> dict[str, float | None] | None:
         return None
     xmin, ymin, zmin, xmax, ymax, zmax = box.Get()
     return {
-        "xmin": _finite(xmin),
-        "ymin": _finite(ymin),
-        "zmin": _finite(zmin),
-        "xmax": _finite(xmax),
-        "ymax": _finite(ymax),
-        "zmax": _finite(zmax),
-        "dx": _finite(xmax - xmin),
-        "dy": _finite(ymax - ymin),
-        "dz": _finite(zmax - zmin),
+        "xmin": number(xmin),
+        "ymin": number(ymin),
+        "zmin": number(zmin),
+        "xmax": number(xmax),
+        "ymax": number(ymax),
+        "zmax": number(zmax),
+        "dx": number(xmax - xmin),
+        "dy": number(ymax - ymin),
+        "dz": number(zmax - zmin),
     }
 
 
@@ -296,10 +289,9 @@ def _read(
     reader.SetGDTMode(False)
     reader.SetMatMode(False)
     reader.SetViewMode(False)
-    try:
+    # OCCT raises Standard_Failure subclasses on broken input
+    with translated(lambda exc: CorruptFile(f"{path.name}: the STEP reader failed: {exc}")):
         status = reader.ReadFile(str(path))
-    except Exception as exc:  # OCCT raises Standard_Failure subclasses on broken input
-        raise CorruptFile(f"{path.name}: the STEP reader failed: {exc}") from exc
     if status != IFSelect_ReturnStatus.IFSelect_RetDone:
         if protocol is not None and protocol not in _READABLE:
             raise UnsupportedVersion(
@@ -311,19 +303,17 @@ def _read(
             f"{path.name} could not be parsed as STEP (reader status {status.name}); "
             "the file is damaged or not valid ISO 10303-21"
         )
-    try:
+    with translated(lambda exc: CorruptFile(f"{path.name}: the STEP reader failed: {exc}")):
         roots = int(reader.ChangeReader().NbRootsForTransfer())
-    except Exception as exc:
-        raise CorruptFile(f"{path.name}: the STEP reader failed: {exc}") from exc
     if roots == 0:
         raise NoSolids(f"{path.name} holds no shapes or products to translate: no solids, no geometry")
     # reading and translating are one library call each (no progress hook in OCP): mark the seam
     progress(15.0, f"parsed; translating {roots} root(s)")
     doc = TDocStd_Document(TCollection_ExtendedString("MDTV-XCAF"))
-    try:
+    with translated(
+        lambda exc: CorruptFile(f"{path.name}: the STEP geometry could not be translated: {exc}")
+    ):
         ok = reader.Transfer(doc)
-    except Exception as exc:
-        raise CorruptFile(f"{path.name}: the STEP geometry could not be translated: {exc}") from exc
     if not ok:
         raise CorruptFile(f"{path.name}: the STEP geometry could not be translated")
     return reader, doc
@@ -446,9 +436,9 @@ def _solid_props(solid: Any) -> dict[str, Any]:
     BRepBndLib.AddOptimal_s(solid, box)
     com = vprops.CentreOfMass()
     return {
-        "volume": _finite(vprops.Mass()),
-        "surface_area": _finite(sprops.Mass()),
-        "center_of_mass": [_finite(com.X()), _finite(com.Y()), _finite(com.Z())],
+        "volume": number(vprops.Mass()),
+        "surface_area": number(sprops.Mass()),
+        "center_of_mass": [number(com.X()), number(com.Y()), number(com.Z())],
         "bbox": _bbox_dict(box),
         "shells": _count(solid, TopAbs_ShapeEnum.TopAbs_SHELL),
         "faces": _count(solid, TopAbs_ShapeEnum.TopAbs_FACE),
@@ -506,7 +496,7 @@ def _placed_props(solid: Any, known: Any, refs: list[tuple[Any, dict[str, Any]]]
     com = ref["center_of_mass"]
     if None not in com:
         p = gp_Pnt(*com).Transformed(move)
-        com = [_finite(p.X()), _finite(p.Y()), _finite(p.Z())]
+        com = [number(p.X()), number(p.Y()), number(p.Z())]
     return {**ref, "center_of_mass": list(com), "bbox": _bbox_dict(box), "_box": box}
 
 
@@ -539,12 +529,9 @@ def extract(path: Path, options: Mapping[str, Any], progress: Progress) -> dict[
     progress(2.0, "reading STEP")
     reader, doc = _read(path, protocol, schema, progress)
     progress(40.0, "translated")
-    try:
+    # OCCT failures surface as assorted exception types; running out of memory is not one
+    with translated(lambda exc: CorruptFile(f"{path.name}: the STEP geometry could not be analysed: {exc}")):
         return _extract_doc(path, reader, doc, header, protocol, progress)
-    except ExtractionError:
-        raise
-    except Exception as exc:  # OCCT failures surface as assorted exception types
-        raise CorruptFile(f"{path.name}: the STEP geometry could not be analysed: {exc}") from exc
 
 
 def _extract_doc(
@@ -659,7 +646,7 @@ def _extract_doc(
         total_box.Add(outside_box)
         outside_faces = GProp_GProps()
         BRepGProp.SurfaceProperties_s(outside, outside_faces)
-        area_all_faces = _finite(total_area + outside_faces.Mass())
+        area_all_faces = number(total_area + outside_faces.Mass())
     else:
         area_all_faces = total_area
     if counts["solids"] == 0:
@@ -693,10 +680,10 @@ def _extract_doc(
         "values_unit": VALUES_UNIT,
         "counts": counts,
         "totals": {
-            "volume": _finite(total_volume),
-            "surface_area": _finite(total_area),
+            "volume": number(total_volume),
+            "surface_area": number(total_area),
             "surface_area_all_faces": area_all_faces,
-            "center_of_mass": [_finite(m / total_volume) for m in moment] if total_volume > 0 else None,
+            "center_of_mass": [number(m / total_volume) for m in moment] if total_volume > 0 else None,
             "bbox": _bbox_dict(total_box),
         },
         "assembly": tree,

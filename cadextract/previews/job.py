@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from cadextract.previews import MAX_SECONDS, Preview, take
+from cadextract.runtime.messages import JobSpec
 
 #: share of the job's remaining time limit a preview may use, and what stays in reserve
 BUDGET_SHARE = 0.5
@@ -26,16 +27,14 @@ def budget(timeout: float | None, elapsed: float) -> float:
     return max(0.0, min(MAX_SECONDS, BUDGET_SHARE * (timeout - elapsed - RESERVE_SECONDS)))
 
 
-def attach(job: dict[str, Any], path: Path, document: dict[str, Any], started: float) -> Preview | None:
+def attach(job: JobSpec, path: Path, document: dict[str, Any], started: float) -> Preview | None:
     """Make the preview of a job whose extraction succeeded; problems become warnings."""
-    if not wanted(job.get("options") or {}):
+    if not wanted(job.options or {}):
         take(path)  # drop what the extractor offered
         return None
     from cadextract.previews import runner  # only children that make previews pay for it
 
-    preview, warning = runner.make(
-        path, job["format"], budget=budget(job.get("timeout"), time.monotonic() - started)
-    )
+    preview, warning = runner.make(path, job.format, budget=budget(job.timeout, time.monotonic() - started))
     timings = document.setdefault("timings", {})
     if preview is not None:
         timings["preview_s"] = round(preview.seconds, 6)

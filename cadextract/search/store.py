@@ -205,7 +205,7 @@ def split_marks(snippet: str) -> tuple[str, list[list[int]]]:
 
 
 def _filters_sql(f: Filters) -> tuple[str, dict[str, Any]]:
-    from cadextract.queue import glob_to_like
+    from cadextract.store.parsing import glob_to_like
 
     clauses: list[str] = []
     params: dict[str, Any] = {}

@@ -20,6 +20,7 @@ from typing import Any
 import psutil
 
 from cadextract.extractors import base
+from cadextract.runtime.messages import JobSpec
 from cadextract.sources import decide, urls
 
 CHUNK = 1024 * 1024
@@ -116,20 +117,20 @@ def _first(exc: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def fetched(job: dict[str, Any], home: Path) -> Iterator[tuple[Path, str]]:
+def fetched(job: JobSpec, home: Path) -> Iterator[tuple[Path, str]]:
     """(local temporary copy, its sha256) of the job's object; the copy is gone afterwards."""
-    url = job["path"]
+    url = job.path
     cap = cap_bytes()
-    if job["size"] > cap:
+    if job.size > cap:
         raise base.PermanentError(
-            f"{urls.mask(url)}: object is {job['size'] / 1e6:.1f} MB, over the worker's temp-space cap of "
+            f"{urls.mask(url)}: object is {job.size / 1e6:.1f} MB, over the worker's temp-space cap of "
             f"{cap / 1e6:.0f} MB (CADEXTRACT_FETCH_MAX_MB)",
             error_type="ObjectTooLarge",
         )
     from cadextract.sources import remote  # fsspec is imported only by children that need it
 
     # the object's own name (in a folder per job): extractors name the file in messages
-    folder = workdir(home) / str(job["id"])
+    folder = workdir(home) / str(job.id)
     folder.mkdir(exist_ok=True)
     name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1][-200:]
     target = folder / (name if name not in ("", ".", "..") else "object")
@@ -140,12 +141,12 @@ def fetched(job: dict[str, Any], home: Path) -> Iterator[tuple[Path, str]]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _download(remote: Any, url: str, job: dict[str, Any], target: Path, cap: int) -> str:
+def _download(remote: Any, url: str, job: JobSpec, target: Path, cap: int) -> str:
     try:
         fs, path = remote.filesystem(url)
         info = fs.info(path)
         key = decide.remote_key(url, remote.etag_of(info), None, int(info.get("size") or 0))
-        if key != job["sha256"]:
+        if key != job.sha256:
             raise base.PermanentError(
                 f"{urls.mask(url)}: changed since submit (ETag or size differs); "
                 "submit it again to extract the new content",

@@ -18,11 +18,12 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from cadextract import files, ops, queue
+from cadextract import files, ops
 from cadextract.display import printable
 from cadextract.extractors import registry
 from cadextract.sources import cache, decide, local, remote, urls
 from cadextract.sources.decide import Cached
+from cadextract.store import commands, readmodels
 
 #: given the files to hash, yields a callback per file hashed (the CLI's progress bar)
 HashProgress = Callable[
@@ -53,7 +54,7 @@ class Request:
 class Outcome:
     """What a submit did: jobs (queued or known), files it could not submit, and the counts."""
 
-    outcomes: list[queue.Enqueued] = field(default_factory=list)
+    outcomes: list[commands.Enqueued] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     disappeared: list[str] = field(default_factory=list)
     hashed: int = 0
@@ -84,7 +85,7 @@ def submit(engine: Engine, req: Request, hash_progress: HashProgress = _nothing)
     with engine.connect() as conn:
         known = cache.load(conn, folders=scan.folders + scan.prefixes, files=scan.singles)
     out = Outcome(remote=len(scan.objects))
-    jobs: list[queue.NewJob] = []
+    jobs: list[commands.NewJob] = []
     seen: list[cache.Seen] = []
     _local_jobs(req, scan, known, out, jobs, seen, hash_progress)
     _remote_jobs(req, scan, known, out, jobs, seen)
@@ -108,17 +109,17 @@ def submit(engine: Engine, req: Request, hash_progress: HashProgress = _nothing)
 
 
 def enqueue(
-    conn: Any, new_jobs: list[queue.NewJob], *, force: bool, retry_failed: bool
-) -> list[queue.Enqueued]:
+    conn: Any, new_jobs: list[commands.NewJob], *, force: bool, retry_failed: bool
+) -> list[commands.Enqueued]:
     """Enqueue, except content whose newest job failed for good (a known failure)."""
-    latest = queue.latest_jobs(conn, [(j.sha256, j.format) for j in new_jobs])
-    known: dict[int, queue.Enqueued] = {}
+    latest = readmodels.latest_jobs(conn, [(j.sha256, j.format) for j in new_jobs])
+    known: dict[int, commands.Enqueued] = {}
     for i, j in enumerate(new_jobs):
         hit = latest.get((j.sha256, j.format))
         admission = ops.admit(hit[1] if hit else None, force=force, retry_failed=retry_failed)
         if admission is ops.Admission.KNOWN_FAILURE:
-            known[i] = queue.Enqueued(j, hit[0] if hit else None, skipped_reason=ops.KNOWN_FAILURE_REASON)
-    queued = iter(queue.enqueue(conn, [j for i, j in enumerate(new_jobs) if i not in known], force=force))
+            known[i] = commands.Enqueued(j, hit[0] if hit else None, skipped_reason=ops.KNOWN_FAILURE_REASON)
+    queued = iter(commands.enqueue(conn, [j for i, j in enumerate(new_jobs) if i not in known], force=force))
     return [known[i] if i in known else next(queued) for i in range(len(new_jobs))]
 
 
@@ -159,7 +160,7 @@ def _local_jobs(
     scan: _Scan,
     known: dict[str, Cached],
     out: Outcome,
-    jobs: list[queue.NewJob],
+    jobs: list[commands.NewJob],
     seen: list[cache.Seen],
     hash_progress: HashProgress,
 ) -> None:
@@ -239,7 +240,7 @@ def _remote_jobs(
     scan: _Scan,
     known: dict[str, Cached],
     out: Outcome,
-    jobs: list[queue.NewJob],
+    jobs: list[commands.NewJob],
     seen: list[cache.Seen],
 ) -> None:
     for o in scan.objects:
@@ -255,8 +256,8 @@ def _remote_jobs(
             )
 
 
-def _job(req: Request, path: str, size: int, digest: str, fmt: str) -> queue.NewJob:
-    return queue.NewJob(
+def _job(req: Request, path: str, size: int, digest: str, fmt: str) -> commands.NewJob:
+    return commands.NewJob(
         path=path,
         size=size,
         sha256=digest,

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from cadextract import queue
 from cadextract.models import JobStatus
+from cadextract.store import commands, readmodels, sql
 
-PURGEABLE = tuple(queue.FINISHED_STATES)
+PURGEABLE = tuple(sql.FINISHED_STATES)
 _AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -47,13 +47,13 @@ def job_filter(
     batch: str | None = None,
     since: str | None = None,
     path: str | None = None,
-) -> queue.JobFilter:
+) -> readmodels.JobFilter:
     """The filters of `cadextract jobs`, checked."""
     wanted = [s for s in statuses if s]
     bad = [s for s in wanted if s not in set(JobStatus)]
     if bad:
         raise BadRequest(f"unknown status {bad[0]!r}; use {', '.join(JobStatus)}")
-    return queue.JobFilter(
+    return readmodels.JobFilter(
         statuses=wanted,
         formats=[f for f in formats if f],
         batch=batch or None,
@@ -83,7 +83,7 @@ class Outcome:
 
 def cancel(engine: Engine, ids: Sequence[uuid.UUID]) -> Outcome:
     with engine.begin() as conn:
-        done = queue.cancel(conn, ids)
+        done = commands.cancel(conn, ids)
     counts = {k: len(v) for k, v in done.items()}
     return Outcome(
         "cancel",
@@ -95,7 +95,7 @@ def cancel(engine: Engine, ids: Sequence[uuid.UUID]) -> Outcome:
 
 def retry(engine: Engine, ids: Sequence[uuid.UUID]) -> Outcome:
     with engine.begin() as conn:
-        back = queue.retry(conn, ids)
+        back = commands.retry(conn, ids)
     return Outcome(
         "retry",
         {"retried": len(back), "skipped": len(ids) - len(back)},
@@ -107,9 +107,12 @@ def retry_failed(engine: Engine, batch: str) -> Outcome:
     """Every failed job of one batch back to pending (`cadextract retry --failed --batch`)."""
     with engine.begin() as conn:
         ids = [
-            j.id for j in queue.list_jobs(conn, queue.JobFilter(statuses=["failed"], batch=batch), limit=None)
+            j.id
+            for j in readmodels.list_jobs(
+                conn, readmodels.JobFilter(statuses=["failed"], batch=batch), limit=None
+            )
         ]
-        back = queue.retry(conn, ids)
+        back = commands.retry(conn, ids)
     return Outcome(
         "retry-failed",
         {"retried": len(back), "failed": len(ids)},
@@ -126,7 +129,7 @@ def purge(engine: Engine, *, older_than: str, statuses: Sequence[str], dry_run: 
         raise BadRequest(f"purge only deletes finished jobs; {bad[0]!r} is not a finished state")
     if dry_run:
         with engine.connect() as conn:
-            n = queue.count_purgeable(conn, older_than_seconds=age, statuses=wanted)
+            n = commands.count_purgeable(conn, older_than_seconds=age, statuses=wanted)
         return Outcome(
             "purge",
             {"would_delete": n},
@@ -135,7 +138,7 @@ def purge(engine: Engine, *, older_than: str, statuses: Sequence[str], dry_run: 
     removed = 0
     while True:
         with engine.begin() as conn:
-            n = queue.purge(conn, older_than_seconds=age, statuses=wanted)
+            n = commands.purge(conn, older_than_seconds=age, statuses=wanted)
         removed += n
         if n == 0:
             break

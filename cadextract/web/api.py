@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from cadextract import queue
+from cadextract.store import readmodels
 from cadextract.web import actions, present, reads
 from cadextract.web.app import engine_of, require_writable, resolve
 from cadextract.web.pages import dashboard_data
@@ -92,8 +92,8 @@ def job(request: Request, job: str) -> dict[str, Any]:
     engine = engine_of(request)
     job_id = resolve(engine, job)
     with engine.connect() as conn:
-        j = queue.get(conn, job_id)
-        document = queue.get_result(conn, job_id)
+        j = readmodels.get(conn, job_id)
+        document = readmodels.get_result(conn, job_id)
         preview = reads.preview_info(conn, job_id)
     return {
         **j.as_json(),
@@ -108,7 +108,7 @@ def result(request: Request, job: str) -> Any:
     engine = engine_of(request)
     job_id = resolve(engine, job)
     with engine.connect() as conn:
-        document = queue.get_result(conn, job_id)
+        document = readmodels.get_result(conn, job_id)
     if document is None:
         raise HTTPException(404, "this job has no result")
     return document

@@ -1,7 +1,7 @@
 """The web console: FastAPI app, its guard (host, token, CSRF, headers), errors, shared helpers.
 
 Pages live in ``pages.py``, the JSON API in ``api.py``; both read through
-``cadextract.queue`` and ``web.reads`` and act through ``web.actions``.
+``cadextract.store`` and ``web.reads`` and act through ``web.actions``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cadextract import __version__, queue
+from cadextract import __version__
+from cadextract.store import parsing, readmodels
 from cadextract.web import actions, present, security
 from cadextract.web.security import WebConfig
 
@@ -85,8 +86,8 @@ def resolve(engine: Engine, given: str) -> uuid.UUID:
     """A job id or unique prefix from a URL; 404 otherwise."""
     try:
         with engine.connect() as conn:
-            return queue.resolve(conn, given)
-    except (queue.JobNotFound, queue.AmbiguousPrefix) as exc:
+            return readmodels.resolve(conn, given)
+    except (parsing.JobNotFound, parsing.AmbiguousPrefix) as exc:
         raise HTTPException(404, str(exc)) from None
 
 

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.engine import Engine
 
-from cadextract import queue
 from cadextract.models import JobStatus
 from cadextract.previews import store as preview_store
+from cadextract.store import readmodels
 from cadextract.web import actions, present, reads, security
 from cadextract.web.app import (
     config_of,
@@ -30,7 +30,7 @@ Writable = [Depends(require_writable), Depends(require_csrf)]
 def dashboard_data(engine: Engine) -> dict[str, Any]:
     """Everything the dashboard shows: a handful of indexed queries, no count of the table."""
     with engine.connect() as conn:
-        d = queue.dashboard(conn, limit=8)
+        d = readmodels.dashboard(conn, limit=8)
         minutes = reads.throughput(conn)
         workers = reads.workers(conn)
     pending = d.summary.by_status.get("pending", 0)
@@ -92,8 +92,8 @@ def job_page(request: Request, job: str) -> Response:
     engine = engine_of(request)
     job_id = resolve(engine, job)
     with engine.connect() as conn:
-        j = queue.get(conn, job_id)
-        document = queue.get_result(conn, job_id)
+        j = readmodels.get(conn, job_id)
+        document = readmodels.get_result(conn, job_id)
         preview = reads.preview_info(conn, job_id)
     fields = j.as_json()
     errors = fields.pop("errors")
@@ -136,7 +136,7 @@ def job_result(request: Request, job: str) -> Response:
     engine = engine_of(request)
     job_id = resolve(engine, job)
     with engine.connect() as conn:
-        document = queue.get_result(conn, job_id)
+        document = readmodels.get_result(conn, job_id)
     if document is None:
         return Response("this job has no result", status_code=404, media_type="text/plain")
     return Response(

@@ -1,4 +1,4 @@
-"""The console's own read SQL (everything else comes from ``cadextract.queue``).
+"""The console's own read SQL (everything else comes from ``cadextract.store``).
 
 Each query is shaped for an index, so a page costs the same at a thousand jobs and
 at a million: keyset pagination over ``ix_jobs_created`` / ``ix_jobs_status_created``
@@ -17,10 +17,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from cadextract import queue
 from cadextract.previews.store import PREVIEWS
+from cadextract.store import parsing, readmodels, sql
 
-JOBS = queue.JOBS
+JOBS = sql.JOBS
 PAGE_SIZE = 50
 BATCH_PAGE = 20  # batches per page: each costs a count of its jobs
 
@@ -99,11 +99,11 @@ def eta_seconds(pending: int, recent: list[Minute], *, window: int = 5) -> float
 
 @dataclass(frozen=True)
 class Page:
-    jobs: list[queue.Job]
+    jobs: list[readmodels.Job]
     next_cursor: str | None  # opaque; None on the last page
 
 
-def encode_cursor(job: queue.Job) -> str:
+def encode_cursor(job: readmodels.Job) -> str:
     raw = f"{job.created_at.isoformat()}|{job.id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -119,10 +119,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
 
 
 def jobs_page(
-    conn: sa.Connection, f: queue.JobFilter, *, cursor: str | None = None, limit: int = PAGE_SIZE
+    conn: sa.Connection, f: readmodels.JobFilter, *, cursor: str | None = None, limit: int = PAGE_SIZE
 ) -> Page:
     """One page of jobs, newest first, after ``cursor``: keyset pagination, no OFFSET."""
-    where, params = queue._filter_sql(f)  # the same filters as `cadextract jobs`
+    where, params = readmodels._filter_sql(f)  # the same filters as `cadextract jobs`
     after = decode_cursor(cursor) if cursor else None
     if after is not None:
         where += " AND (j.created_at, j.id) < (:after_at, :after_id)"
@@ -132,7 +132,7 @@ def jobs_page(
         sa.text(f"SELECT j.* FROM {JOBS} j WHERE {where} ORDER BY j.created_at DESC, j.id DESC LIMIT :limit"),
         params,
     ).all()
-    found = [queue.Job.from_row(r) for r in rows[:limit]]
+    found = [readmodels.Job.from_row(r) for r in rows[:limit]]
     more = len(rows) > limit
     return Page(found, encode_cursor(found[-1]) if more and found else None)
 
@@ -150,7 +150,7 @@ class Batch:
 
     @property
     def finished(self) -> int:
-        return sum(self.counts.get(s, 0) for s in queue.FINISHED_STATES)
+        return sum(self.counts.get(s, 0) for s in sql.FINISHED_STATES)
 
 
 def batches(conn: sa.Connection, *, before: str | None = None, limit: int = BATCH_PAGE) -> list[Batch]:
@@ -200,7 +200,7 @@ def batches(conn: sa.Connection, *, before: str | None = None, limit: int = BATC
 
 def batch_failures(
     conn: sa.Connection, names: list[str], *, per_batch: int = 5
-) -> dict[str, list[queue.Job]]:
+) -> dict[str, list[readmodels.Job]]:
     """The latest failures of each of these batches, in one query."""
     rows = conn.execute(
         sa.text(
@@ -211,11 +211,11 @@ def batch_failures(
         ),
         {"names": names, "n": per_batch},
     ).all()
-    out: dict[str, list[queue.Job]] = {}
+    out: dict[str, list[readmodels.Job]] = {}
     for r in rows:
         data = r._asdict()
         data.pop("_rank")
-        out.setdefault(r.batch, []).append(queue.Job(**data))
+        out.setdefault(r.batch, []).append(readmodels.Job(**data))
     return out
 
 
@@ -230,7 +230,7 @@ class SearchTooSlow(Exception):
     """The path search scanned for longer than SEARCH_TIMEOUT_MS."""
 
 
-def search(conn: sa.Connection, text: str, *, limit: int = 50) -> list[queue.Job]:
+def search(conn: sa.Connection, text: str, *, limit: int = 50) -> list[readmodels.Job]:
     """Jobs whose id starts with the text (hex), else whose path contains it.
 
     The one search call of the console: the full-text index (a separate module) can
@@ -241,8 +241,8 @@ def search(conn: sa.Connection, text: str, *, limit: int = 50) -> list[queue.Job
     if not text:
         return []
     try:
-        pattern = queue.prefix_pattern(text)
-    except queue.JobNotFound:
+        pattern = parsing.prefix_pattern(text)
+    except parsing.JobNotFound:
         pattern = None
     if pattern is not None:
         ids = conn.execute(
@@ -252,7 +252,7 @@ def search(conn: sa.Connection, text: str, *, limit: int = 50) -> list[queue.Job
             {"p": pattern, "limit": limit},
         ).all()
         if ids:
-            return [queue.get(conn, r.id) for r in ids]
+            return [readmodels.get(conn, r.id) for r in ids]
     like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     try:
         with conn.begin_nested():
@@ -271,7 +271,7 @@ def search(conn: sa.Connection, text: str, *, limit: int = 50) -> list[queue.Job
         if "statement timeout" in str(exc.orig):
             raise SearchTooSlow(f"the path search took longer than {SEARCH_TIMEOUT_MS // 1000}s") from None
         raise
-    return [queue.Job.from_row(r) for r in rows]
+    return [readmodels.Job.from_row(r) for r in rows]
 
 
 def preview_info(conn: sa.Connection, job_id: uuid.UUID) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cadextract import queue
+from cadextract.store import commands
 from tests.browser.conftest import shot
 from tests.conftest import REPO
 from tests.helpers import enqueue_files, job_rows, make_files
@@ -55,7 +55,7 @@ def _seed_listing(engine: Engine, tmp_path: Path) -> dict[str, list[Any]]:
     a = enqueue_files(engine, make_files(tmp_path / "a", 70, prefix="a", suffix=".dxf"), batch="batch-a")
     b = enqueue_files(engine, make_files(tmp_path / "b", 50, prefix="b", suffix=".pdf"), batch="batch-b")
     with engine.begin() as conn:
-        queue.cancel(conn, b[::3])
+        commands.cancel(conn, b[::3])
     return {"a": a, "b": b}
 
 
@@ -131,7 +131,7 @@ def test_retry_failed_of_a_batch_and_purge_with_dry_run(
     page.wait_for_selector("text=retrying 2 of 2")
     assert sorted(r.status for r in job_rows(clean_db).values()) == ["pending"] * 4
     with clean_db.begin() as conn:  # two old cancelled jobs to purge
-        queue.cancel(conn, ids[:2])
+        commands.cancel(conn, ids[:2])
         conn.execute(
             sa.text(
                 "UPDATE cadextract.extraction_jobs SET updated_at = now() - interval '40 days' "

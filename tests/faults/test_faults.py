@@ -263,14 +263,15 @@ def test_sigterm_to_every_process_like_systemd(clean_db: Engine, workers: Worker
 
 
 def test_cancel_while_a_retry_is_being_written(clean_db: Engine, tmp_path: Path) -> None:
-    from cadextract import queue
+
     from cadextract.models import JobStatus
+    from cadextract.store import commands, protocol
 
     [jid] = enqueue_files(clean_db, make_files(tmp_path, 1))
     with clean_db.begin() as conn:
-        [c] = queue.claim(conn, worker_id="w:1", limit=1, lease_seconds=30)
-        queue.cancel(conn, [jid])
+        [c] = protocol.claim(conn, worker_id="w:1", limit=1, lease_seconds=30)
+        commands.cancel(conn, [jid])
         err = {"type": "FileUnreadable", "message": "x", "permanent": False}
-        queue.record_failures(conn, [queue.Failure(c.id, c.token, JobStatus.PENDING, 0, err)])
+        protocol.record_failures(conn, [protocol.Failure(c.id, c.token, JobStatus.PENDING, 0, err)])
     row = job_rows(clean_db)[jid]
     assert row.status == "cancelled" and row.completed_at is not None

@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from cadextract import display, views
-from cadextract.queue import Job
+from cadextract.store.readmodels import Job
 
 HOSTILE = [
     "clear\x1b[2Jscreen",

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from cadextract import worker
 from cadextract.config import Settings
+from cadextract.runtime import supervisor
 from tests.conftest import REPO, run_cli
 from tests.helpers import job_rows, status_counts
 
@@ -46,13 +46,13 @@ def test_submitted_job_is_pending_then_processing(fmt: str, clean_db: Engine) ->
 
     seen: list[Any] = []
 
-    def on_event(e: worker.Event) -> None:
+    def on_event(e: supervisor.Event) -> None:
         if e.kind == "claimed":  # at this moment the worker holds it
             seen.append(job_rows(clean_db)[e.job_id])
 
     settings = Settings(database_url=None, home=Path("/nonexistent"), heartbeat_seconds=0.2, poll_seconds=0.2)
-    sup = worker.Supervisor(
-        clean_db, settings, worker.Options(concurrency=1, until_empty=True), on_event=on_event
+    sup = supervisor.Supervisor(
+        clean_db, settings, supervisor.Options(concurrency=1, until_empty=True), on_event=on_event
     )
     sup.run()
     [claimed] = seen

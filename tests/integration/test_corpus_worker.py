@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from cadextract import files, queue, result, worker
+from cadextract import files, result
 from cadextract.config import Settings
+from cadextract.runtime import supervisor
+from cadextract.store import commands, readmodels
 from tests.conftest import CORPUS, REFERENCE
 
 REL = 1e-6
@@ -37,7 +39,7 @@ def close(a: float, b: float) -> bool:
 
 
 @pytest.fixture(scope="module")
-def corpus_run(engine: Engine) -> dict[str, tuple[queue.Job, dict[str, Any] | None]]:
+def corpus_run(engine: Engine) -> dict[str, tuple[readmodels.Job, dict[str, Any] | None]]:
     if not CORPUS.is_dir():
         pytest.skip(f"shared corpus not found at {CORPUS}")
     import sqlalchemy as sa
@@ -47,23 +49,23 @@ def corpus_run(engine: Engine) -> dict[str, tuple[queue.Job, dict[str, Any] | No
     candidates = files.collect([CORPUS / rel for rel in REFERENCE], recursive=False)
     digests = files.hash_all(candidates)
     new = [
-        queue.NewJob(
+        commands.NewJob(
             path=str(c.path), size=c.size, sha256=digests[c.path], format=c.format or "", max_attempts=1
         )
         for c in candidates
     ]
     with engine.begin() as conn:
-        outcomes = queue.enqueue(conn, new)
+        outcomes = commands.enqueue(conn, new)
     assert all(o.skipped_reason is None for o in outcomes)
     settings = Settings(database_url=None, home=Path("/nonexistent"), heartbeat_seconds=0.5, poll_seconds=0.5)
-    sup = worker.Supervisor(engine, settings, worker.Options(concurrency=2, until_empty=True))
+    sup = supervisor.Supervisor(engine, settings, supervisor.Options(concurrency=2, until_empty=True))
     sup.run()
-    out: dict[str, tuple[queue.Job, dict[str, Any] | None]] = {}
+    out: dict[str, tuple[readmodels.Job, dict[str, Any] | None]] = {}
     with engine.connect() as conn:
         for o in outcomes:
             assert o.job_id is not None
             rel = str(Path(o.job.path).relative_to(CORPUS.resolve()))
-            out[rel] = (queue.get(conn, o.job_id), queue.get_result(conn, o.job_id))
+            out[rel] = (readmodels.get(conn, o.job_id), readmodels.get_result(conn, o.job_id))
     return out
 
 

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cadextract import queue
 from cadextract.sources import decide
 from cadextract.sources.submit import Outcome, Request, submit
+from cadextract.store import readmodels
 from tests.conftest import run_cli
 
 
@@ -99,8 +99,8 @@ def test_rename_dedupes_by_content_reports_the_old_path_and_finds_the_new(db: En
     assert again.disappeared == [str(f), str(g)]
     # the new path finds the job (through the stat cache), the old one still does
     with db.connect() as conn:
-        by_new = queue.list_jobs(conn, queue.JobFilter(path_glob="renamed.dxf"))
-        by_old = queue.list_jobs(conn, queue.JobFilter(path_glob=f.name))
+        by_new = readmodels.list_jobs(conn, readmodels.JobFilter(path_glob="renamed.dxf"))
+        by_old = readmodels.list_jobs(conn, readmodels.JobFilter(path_glob=f.name))
     assert [j.id for j in by_new] == [job_id] and [j.id for j in by_old] == [job_id]
     # gone files stay reported (and their jobs kept) until they come back
     assert go(db, tmp_path / "t").disappeared == [str(f), str(g)]

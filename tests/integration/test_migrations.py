@@ -56,7 +56,7 @@ def test_upgrade_from_0001_counts_the_jobs_already_there(clean_db: Engine, tmp_p
     """An existing database gets the job-count table filled from its jobs, then kept."""
     from alembic import command
 
-    from cadextract import queue
+    from cadextract.store import protocol, readmodels
     from tests.helpers import enqueue_files, make_files
 
     enqueue_files(clean_db, make_files(tmp_path / "a", 4))
@@ -72,9 +72,9 @@ def test_upgrade_from_0001_counts_the_jobs_already_there(clean_db: Engine, tmp_p
     finally:
         db.upgrade(clean_db)
     with clean_db.begin() as conn:
-        queue.claim(conn, worker_id="w:1", limit=2, lease_seconds=30)
+        protocol.claim(conn, worker_id="w:1", limit=2, lease_seconds=30)
     with clean_db.connect() as conn:
-        s = queue.summary(conn)
+        s = readmodels.summary(conn)
     # the oldest two (noop) were claimed; the three added without triggers are counted
     assert s.by_format == {"noop": {"pending": 2, "processing": 2}, "test-sleep": {"pending": 3}}
     assert db.current_revision(clean_db) == db.SCHEMA_HEAD

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from rich.console import Console
 from sqlalchemy.engine import Engine
 
-from cadextract import ops, queue, watchview
+from cadextract import models, ops, watchview
+from cadextract.store import protocol, readmodels
 from tests.conftest import REPO, run_cli
 from tests.helpers import enqueue_files, job_rows, make_files, result_count
 
@@ -180,7 +181,7 @@ def test_dashboard_shows_the_figures(clean_db: Engine, tmp_path: Path) -> None:
     with clean_db.begin() as conn:
         claimed = {
             c.id: c
-            for c in queue.claim(
+            for c in protocol.claim(
                 conn,
                 worker_id="host-a:77",
                 limit=100,
@@ -188,18 +189,20 @@ def test_dashboard_shows_the_figures(clean_db: Engine, tmp_path: Path) -> None:
                 formats=["noop", "test-flaky", "test-sleep", "step"],
             )
         }
-        queue.complete(conn, [queue.Completion(i, claimed[i].token, "{}", 2) for i in done])
+        protocol.complete(conn, [protocol.Completion(i, claimed[i].token, "{}", 2) for i in done])
         err = {"type": "CorruptFile", "message": "no ENTITIES section", "permanent": True}
-        queue.record_failures(
-            conn, [queue.Failure(i, claimed[i].token, queue.JobStatus.FAILED, 0, err) for i in failed]
+        protocol.record_failures(
+            conn, [protocol.Failure(i, claimed[i].token, models.JobStatus.FAILED, 0, err) for i in failed]
         )
         terr = {"type": "FileUnreadable", "message": "share offline", "permanent": False}
-        queue.record_failures(
-            conn, [queue.Failure(retry[0], claimed[retry[0]].token, queue.JobStatus.PENDING, 120, terr)]
+        protocol.record_failures(
+            conn, [protocol.Failure(retry[0], claimed[retry[0]].token, models.JobStatus.PENDING, 120, terr)]
         )
-        queue.heartbeat(conn, [queue.Lease(running[0], claimed[running[0]].token, 42.0)], lease_seconds=60)
-        d = queue.dashboard(conn)
-        a = queue.activity(conn, batch=None, window_for=ops.eta_window)
+        protocol.heartbeat(
+            conn, [protocol.Lease(running[0], claimed[running[0]].token, 42.0)], lease_seconds=60
+        )
+        d = readmodels.dashboard(conn)
+        a = readmodels.activity(conn, batch=None, window_for=ops.eta_window)
     console = Console(record=True, width=160, color_system=None)
     w = watchview.Watch(dashboard=d, activity=a, chosen=True)
     console.print(watchview.watch_view(w, width=160, now=datetime.now(UTC) + timedelta(seconds=1)))

@@ -11,14 +11,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cadextract import queue
 from cadextract.models import JobStatus
+from cadextract.store import commands, parsing, protocol, readmodels
 from tests.helpers import enqueue_files, job_rows, make_files
 
 
-def claim(engine: Engine, n: int = 1, worker: str = "w:1", lease: float = 30.0) -> list[queue.Claimed]:
+def claim(engine: Engine, n: int = 1, worker: str = "w:1", lease: float = 30.0) -> list[protocol.Claimed]:
     with engine.begin() as conn:
-        return queue.claim(conn, worker_id=worker, limit=n, lease_seconds=lease)
+        return protocol.claim(conn, worker_id=worker, limit=n, lease_seconds=lease)
 
 
 def test_enqueue_dedupes_by_content_and_format(clean_db: Engine, tmp_path: Path) -> None:
@@ -33,14 +33,14 @@ def test_enqueue_dedupes_by_content_and_format(clean_db: Engine, tmp_path: Path)
     # completed content stays deduped unless forced
     jobs = claim(clean_db, 10)
     with clean_db.begin() as conn:
-        queue.complete(conn, [queue.Completion(j.id, j.token, "{}", 2) for j in jobs])
+        protocol.complete(conn, [protocol.Completion(j.id, j.token, "{}", 2) for j in jobs])
     assert enqueue_files(clean_db, [a]) == []
     hashes = [(str(a.resolve()), a.stat().st_size)]
     with clean_db.begin() as conn:
-        forced = queue.enqueue(
+        forced = commands.enqueue(
             conn,
             [
-                queue.NewJob(
+                commands.NewJob(
                     path=hashes[0][0],
                     size=hashes[0][1],
                     sha256=job_rows(clean_db)[ids[0]].sha256,
@@ -113,18 +113,18 @@ def test_expired_lease_is_rescued_and_attempt_counted(clean_db: Engine, tmp_path
     [c] = claim(clean_db, lease=0.2)
     time.sleep(0.4)
     with clean_db.begin() as conn:
-        assert queue.rescue(conn) == [jid]
+        assert protocol.rescue(conn) == [jid]
     row = job_rows(clean_db)[jid]
     assert row.status == "pending" and row.attempts == 1 and row.last_error_type == "LeaseExpired"
     assert row.errors[-1]["worker"] == "w:1"
     # the presumed-dead worker wakes up: its completion is fenced out
     with clean_db.begin() as conn:
-        assert queue.complete(conn, [queue.Completion(c.id, c.token, '{"late": true}', 14)]) == set()
+        assert protocol.complete(conn, [protocol.Completion(c.id, c.token, '{"late": true}', 14)]) == set()
     [c2] = claim(clean_db, worker="w:2")
     assert c2.attempts == 2 and c2.token != c.token
     with clean_db.begin() as conn:
-        assert queue.complete(conn, [queue.Completion(c2.id, c2.token, '{"ok": true}', 11)]) == {jid}
-        assert queue.get_result(conn, jid) == {"ok": True}
+        assert protocol.complete(conn, [protocol.Completion(c2.id, c2.token, '{"ok": true}', 11)]) == {jid}
+        assert readmodels.get_result(conn, jid) == {"ok": True}
 
 
 def test_rescue_after_last_attempt_fails_the_job(clean_db: Engine, tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ def test_rescue_after_last_attempt_fails_the_job(clean_db: Engine, tmp_path: Pat
     claim(clean_db, lease=0.1)
     time.sleep(0.3)
     with clean_db.begin() as conn:
-        queue.rescue(conn)
+        protocol.rescue(conn)
     assert job_rows(clean_db)[jid].status == "failed"
 
 
@@ -140,14 +140,14 @@ def test_heartbeat_extends_lease_and_reports_lost_and_cancel(clean_db: Engine, t
     a, b = enqueue_files(clean_db, make_files(tmp_path, 2))
     ca, cb = sorted(claim(clean_db, 2, lease=0.5), key=lambda c: c.id == b)
     with clean_db.begin() as conn:
-        queue.cancel(conn, [b])
+        commands.cancel(conn, [b])
     with clean_db.begin() as conn:
-        alive, cancel = queue.heartbeat(
+        alive, cancel = protocol.heartbeat(
             conn,
             [
-                queue.Lease(ca.id, ca.token, 40.0, "page 2"),
-                queue.Lease(cb.id, cb.token),
-                queue.Lease(ca.id, uuid.uuid4()),
+                protocol.Lease(ca.id, ca.token, 40.0, "page 2"),
+                protocol.Lease(cb.id, cb.token),
+                protocol.Lease(ca.id, uuid.uuid4()),
             ],
             lease_seconds=30,
         )
@@ -162,13 +162,15 @@ def test_transient_failure_backs_off_then_succeeds(clean_db: Engine, tmp_path: P
     [c] = claim(clean_db)
     err = {"type": "FileUnreadable", "message": "share not mounted", "permanent": False, "attempt": 1}
     with clean_db.begin() as conn:
-        written = queue.record_failures(conn, [queue.Failure(c.id, c.token, JobStatus.PENDING, 0.3, err)])
+        written = protocol.record_failures(
+            conn, [protocol.Failure(c.id, c.token, JobStatus.PENDING, 0.3, err)]
+        )
         assert written == {jid: "pending"}
     assert claim(clean_db) == []  # waiting in the database, not in a process
     time.sleep(0.4)
     [c2] = claim(clean_db)
     with clean_db.begin() as conn:
-        queue.complete(conn, [queue.Completion(c2.id, c2.token, "{}", 2)])
+        protocol.complete(conn, [protocol.Completion(c2.id, c2.token, "{}", 2)])
     row = job_rows(clean_db)[jid]
     assert row.status == "completed" and row.attempts == 2 and row.errors == [err]
 
@@ -178,7 +180,7 @@ def test_permanent_failure_ends_the_job(clean_db: Engine, tmp_path: Path) -> Non
     [c] = claim(clean_db)
     err = {"type": "CorruptFile", "message": "bad", "permanent": True}
     with clean_db.begin() as conn:
-        queue.record_failures(conn, [queue.Failure(c.id, c.token, JobStatus.FAILED, 0, err)])
+        protocol.record_failures(conn, [protocol.Failure(c.id, c.token, JobStatus.FAILED, 0, err)])
     row = job_rows(clean_db)[jid]
     assert (row.status, row.last_error_type, row.completed_at is not None) == ("failed", "CorruptFile", True)
 
@@ -186,11 +188,11 @@ def test_permanent_failure_ends_the_job(clean_db: Engine, tmp_path: Path) -> Non
 def test_result_written_at_most_once(clean_db: Engine, tmp_path: Path) -> None:
     [jid] = enqueue_files(clean_db, make_files(tmp_path, 1))
     [c] = claim(clean_db)
-    item = queue.Completion(c.id, c.token, '{"n": 1}', 8)
+    item = protocol.Completion(c.id, c.token, '{"n": 1}', 8)
     with clean_db.begin() as conn:
-        assert queue.complete(conn, [item]) == {jid}
+        assert protocol.complete(conn, [item]) == {jid}
     with clean_db.begin() as conn:  # the same ack again (e.g. resent after a dropped connection)
-        assert queue.complete(conn, [item]) == set()
+        assert protocol.complete(conn, [item]) == set()
     with clean_db.connect() as conn:
         n = conn.execute(sa.text("SELECT count(*) FROM cadextract.extraction_results")).scalar_one()
     assert n == 1
@@ -199,11 +201,11 @@ def test_result_written_at_most_once(clean_db: Engine, tmp_path: Path) -> None:
 def test_cancel_pending_at_once_and_retry_gives_fresh_attempts(clean_db: Engine, tmp_path: Path) -> None:
     a, b = enqueue_files(clean_db, make_files(tmp_path, 2))
     with clean_db.begin() as conn:
-        done = queue.cancel(conn, [a, b, uuid.uuid4()])
+        done = commands.cancel(conn, [a, b, uuid.uuid4()])
     assert set(done["cancelled"]) == {a, b} and len(done["finished"]) == 1
     assert job_rows(clean_db)[a].status == "cancelled"
     with clean_db.begin() as conn:
-        assert set(queue.retry(conn, [a, b])) == {a, b}
+        assert set(commands.retry(conn, [a, b])) == {a, b}
     row = job_rows(clean_db)[a]
     assert row.status == "pending" and row.attempts == 0 and row.cancel_requested_at is None
 
@@ -212,7 +214,7 @@ def test_release_returns_without_counting(clean_db: Engine, tmp_path: Path) -> N
     [jid] = enqueue_files(clean_db, make_files(tmp_path, 1))
     [c] = claim(clean_db)
     with clean_db.begin() as conn:
-        assert queue.release(conn, [(c.id, c.token)]) == {jid}
+        assert protocol.release(conn, [(c.id, c.token)]) == {jid}
     row = job_rows(clean_db)[jid]
     assert (row.status, row.attempts, row.worker_id) == ("pending", 0, None)
 
@@ -221,27 +223,29 @@ def test_resolve_prefix(clean_db: Engine, tmp_path: Path) -> None:
     ids = enqueue_files(clean_db, make_files(tmp_path, 40))
     with clean_db.connect() as conn:
         for jid in ids[:5]:
-            assert queue.resolve(conn, str(jid)[:8]) == jid
-            assert queue.resolve(conn, str(jid)) == jid
-        with pytest.raises(queue.AmbiguousPrefix):
+            assert readmodels.resolve(conn, str(jid)[:8]) == jid
+            assert readmodels.resolve(conn, str(jid)) == jid
+        with pytest.raises(parsing.AmbiguousPrefix):
             # 40 random ids: some first hex digit is shared by two or more
             firsts = [str(i)[0] for i in ids]
-            queue.resolve(conn, max(set(firsts), key=firsts.count))
-        with pytest.raises(queue.JobNotFound):
-            queue.resolve(conn, "ffffffff-ffff")
+            readmodels.resolve(conn, max(set(firsts), key=firsts.count))
+        with pytest.raises(parsing.JobNotFound):
+            readmodels.resolve(conn, "ffffffff-ffff")
 
 
 def test_purge_only_finished_and_old(clean_db: Engine, tmp_path: Path) -> None:
     ids = enqueue_files(clean_db, make_files(tmp_path, 6))
     jobs = {j.id: j for j in claim(clean_db, 3)}
     with clean_db.begin() as conn:
-        queue.complete(conn, [queue.Completion(j.id, j.token, "{}", 2) for j in list(jobs.values())[:2]])
+        protocol.complete(
+            conn, [protocol.Completion(j.id, j.token, "{}", 2) for j in list(jobs.values())[:2]]
+        )
         conn.execute(sa.text("UPDATE cadextract.extraction_jobs SET updated_at = now() - interval '40 days'"))
     with clean_db.begin() as conn:
-        assert queue.count_purgeable(conn, older_than_seconds=30 * 86400, statuses=["completed"]) == 2
-        assert queue.purge(conn, older_than_seconds=30 * 86400, limit=1) == 1
-        assert queue.purge(conn, older_than_seconds=30 * 86400) == 1
-        assert queue.purge(conn, older_than_seconds=30 * 86400) == 0
+        assert commands.count_purgeable(conn, older_than_seconds=30 * 86400, statuses=["completed"]) == 2
+        assert commands.purge(conn, older_than_seconds=30 * 86400, limit=1) == 1
+        assert commands.purge(conn, older_than_seconds=30 * 86400) == 1
+        assert commands.purge(conn, older_than_seconds=30 * 86400) == 0
     left = job_rows(clean_db)
     assert len(left) == 4 and all(r.status in ("pending", "processing") for r in left.values())
     assert set(ids) - set(left) == set(list(jobs)[:2])
@@ -260,7 +264,7 @@ def test_summary_counts_follow_every_change(clean_db: Engine, tmp_path: Path) ->
 
     def kept() -> dict[tuple[str, str], int]:
         with clean_db.connect() as conn:
-            s = queue.summary(conn)
+            s = readmodels.summary(conn)
         return {(st, fmt): n for fmt, by in s.by_format.items() for st, n in by.items()}
 
     def check() -> None:
@@ -272,35 +276,35 @@ def test_summary_counts_follow_every_change(clean_db: Engine, tmp_path: Path) ->
     jobs = claim(clean_db, 6)
     check()
     with clean_db.begin() as conn:
-        queue.complete(conn, [queue.Completion(j.id, j.token, "{}", 2) for j in jobs[:2]])
-        queue.record_failures(
+        protocol.complete(conn, [protocol.Completion(j.id, j.token, "{}", 2) for j in jobs[:2]])
+        protocol.record_failures(
             conn,
             [
-                queue.Failure(
+                protocol.Failure(
                     jobs[2].id, jobs[2].token, JobStatus.FAILED, 0.0, {"type": "X", "message": "x"}
                 ),
-                queue.Failure(
+                protocol.Failure(
                     jobs[3].id, jobs[3].token, JobStatus.PENDING, 60.0, {"type": "Y", "message": "y"}
                 ),
             ],
         )
-        queue.release(conn, [(jobs[4].id, jobs[4].token)])
-        queue.mark_cancelled(conn, [(jobs[5].id, jobs[5].token)])
+        protocol.release(conn, [(jobs[4].id, jobs[4].token)])
+        protocol.mark_cancelled(conn, [(jobs[5].id, jobs[5].token)])
     check()
     with clean_db.begin() as conn:  # a heartbeat touches no count
         before = conn.execute(sa.text("SELECT count(*) FROM cadextract.job_counts")).scalar()
-        queue.heartbeat(conn, [], lease_seconds=30)
-        queue.retry(conn, [jobs[2].id, jobs[5].id])
-        queue.cancel(conn, [jobs[0].id, jobs[4].id])
+        protocol.heartbeat(conn, [], lease_seconds=30)
+        commands.retry(conn, [jobs[2].id, jobs[5].id])
+        commands.cancel(conn, [jobs[0].id, jobs[4].id])
     check()
     with clean_db.begin() as conn:
-        queue.compact_counts(conn)
+        protocol.compact_counts(conn)
         rows = conn.execute(sa.text("SELECT count(*) FROM cadextract.job_counts")).scalar()
     assert before is not None and rows is not None and rows <= len(counted()) < before
     check()
     with clean_db.begin() as conn:
         conn.execute(sa.text("UPDATE cadextract.extraction_jobs SET updated_at = now() - interval '40 days'"))
-        assert queue.purge(conn, older_than_seconds=30 * 86400) > 0
+        assert commands.purge(conn, older_than_seconds=30 * 86400) > 0
     check()
     with clean_db.begin() as conn:
         conn.execute(sa.text("TRUNCATE cadextract.extraction_jobs CASCADE"))

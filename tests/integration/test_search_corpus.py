@@ -17,9 +17,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cadextract import files, queue, worker
+from cadextract import files
 from cadextract.config import Settings
+from cadextract.runtime import supervisor
 from cadextract.search import query, sqlviews, store
+from cadextract.store import commands, readmodels
 from tests.conftest import CORPUS, REPO, run_cli
 
 pytestmark = pytest.mark.corpus
@@ -39,7 +41,7 @@ def corpus(engine: Engine, database_url: str) -> dict[str, Any]:
     ]
     digests = files.hash_all(candidates)
     new = [
-        queue.NewJob(
+        commands.NewJob(
             path=str(c.path),
             size=c.size,
             sha256=digests[c.path],
@@ -50,12 +52,12 @@ def corpus(engine: Engine, database_url: str) -> dict[str, Any]:
         for c in candidates
     ]
     with engine.begin() as conn:
-        queue.enqueue(conn, new)
+        commands.enqueue(conn, new)
     settings = Settings(database_url=None, home=Path("/nonexistent"), heartbeat_seconds=0.5, poll_seconds=0.5)
-    worker.Supervisor(engine, settings, worker.Options(concurrency=2, until_empty=True)).run()
+    supervisor.Supervisor(engine, settings, supervisor.Options(concurrency=2, until_empty=True)).run()
     out: dict[str, Any] = {}
     with engine.connect() as conn:
-        for job, doc in queue.iter_results(conn, queue.JobFilter()):
+        for job, doc in readmodels.iter_results(conn, readmodels.JobFilter()):
             out[job.path] = (job, doc)
     assert len(out) > 50
     return out

@@ -10,9 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cadextract import db, queue, worker
+from cadextract import db
 from cadextract.config import Settings
+from cadextract.runtime import supervisor
 from cadextract.search import query, store
+from cadextract.store import commands
 from tests.helpers import enqueue_files, job_rows, make_files, wait_until
 
 FAST = Settings(
@@ -21,7 +23,7 @@ FAST = Settings(
 
 
 def _run(engine: Engine, **kw: Any) -> None:
-    worker.Supervisor(engine, FAST, worker.Options(concurrency=1, until_empty=True, **kw)).run()
+    supervisor.Supervisor(engine, FAST, supervisor.Options(concurrency=1, until_empty=True, **kw)).run()
 
 
 def _hits(engine: Engine, text: str, *, all_jobs: bool = False) -> list[uuid.UUID]:
@@ -41,9 +43,9 @@ def test_forced_rerun_gives_one_hit_the_newest(clean_db: Engine, tmp_path: Path)
     _run(clean_db)
     row = job_rows(clean_db)[first]
     with clean_db.begin() as conn:  # what `cadextract submit --force` does
-        [again] = queue.enqueue(
+        [again] = commands.enqueue(
             conn,
-            [queue.NewJob(path=row.path, size=row.size, sha256=row.sha256, format=row.format)],
+            [commands.NewJob(path=row.path, size=row.size, sha256=row.sha256, format=row.format)],
             force=True,
         )
     second = again.job_id
@@ -66,7 +68,7 @@ def test_purge_removes_the_index_rows(clean_db: Engine, tmp_path: Path) -> None:
     _run(clean_db)
     assert len(_index_rows(clean_db)) == 5 and len(_hits(clean_db, "purged*")) == 5
     with clean_db.begin() as conn:
-        assert queue.purge(conn, older_than_seconds=0) == 5
+        assert commands.purge(conn, older_than_seconds=0) == 5
     assert _index_rows(clean_db) == {} and _hits(clean_db, "purged*") == []
 
 
@@ -78,12 +80,12 @@ def test_cancel_and_retry_leave_no_stale_hits(clean_db: Engine, tmp_path: Path) 
     runner.start()
     wait_until(lambda: job_rows(clean_db)[jid].status == "processing")
     with clean_db.begin() as conn:
-        queue.cancel(conn, [jid])
+        commands.cancel(conn, [jid])
     runner.join(timeout=30)
     assert job_rows(clean_db)[jid].status == "cancelled"
     assert _index_rows(clean_db) == {} and _hits(clean_db, "cancelled-part*") == []
     with clean_db.begin() as conn:
-        assert queue.retry(conn, [jid]) == [jid]
+        assert commands.retry(conn, [jid]) == [jid]
     assert _hits(clean_db, "cancelled-part*") == []  # pending again: nothing to find yet
     _run(clean_db)
     assert job_rows(clean_db)[jid].status == "completed"

@@ -8,8 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cadextract import worker
 from cadextract.config import Settings
+from cadextract.runtime import supervisor
 from tests.helpers import enqueue_files, job_rows, make_files, result_count
 
 FAST = Settings(
@@ -23,12 +23,12 @@ FAST = Settings(
 )
 
 
-def run_worker(engine: Engine, settings: Settings = FAST, **kw: Any) -> worker.Supervisor:
+def run_worker(engine: Engine, settings: Settings = FAST, **kw: Any) -> supervisor.Supervisor:
     kw.setdefault("concurrency", 2)
     kw.setdefault("until_empty", True)
     kw.setdefault("wait_for_retries", True)
-    events: list[worker.Event] = []
-    sup = worker.Supervisor(engine, settings, worker.Options(**kw), on_event=events.append)
+    events: list[supervisor.Event] = []
+    sup = supervisor.Supervisor(engine, settings, supervisor.Options(**kw), on_event=events.append)
     sup.run()
     sup.events = events  # type: ignore[attr-defined]
     return sup
@@ -48,11 +48,11 @@ def _most_held_unfinished(engine: Engine, **kw: Any) -> int:
     """Run a worker; the most jobs it held at once that were claimed but not finished."""
     most = 0
 
-    def on_tick(s: worker.Supervisor) -> None:
+    def on_tick(s: supervisor.Supervisor) -> None:
         nonlocal most
-        most = max(most, len(s.backlog) + sum(len(slot.jobs) for slot in s._live()))
+        most = max(most, s.unfinished())
 
-    sup = worker.Supervisor(engine, FAST, worker.Options(until_empty=True, **kw))
+    sup = supervisor.Supervisor(engine, FAST, supervisor.Options(until_empty=True, **kw))
     sup.on_tick = on_tick
     sup.run()
     assert sup.stats.completed == sup.stats.claimed > 0
@@ -64,11 +64,11 @@ def test_loop_sleeps_while_every_child_is_busy(clean_db: Engine, tmp_path: Path)
     enqueue_files(clean_db, make_files(tmp_path, 3), fmt="test-sleep", options={"seconds": 1.5})
     turns = 0
 
-    def on_tick(s: worker.Supervisor) -> None:
+    def on_tick(s: supervisor.Supervisor) -> None:
         nonlocal turns
         turns += 1
 
-    sup = worker.Supervisor(clean_db, FAST, worker.Options(concurrency=1, until_empty=True))
+    sup = supervisor.Supervisor(clean_db, FAST, supervisor.Options(concurrency=1, until_empty=True))
     sup.on_tick = on_tick
     sup.run()
     assert sup.stats.completed == 3
@@ -95,12 +95,12 @@ def test_claimed_job_shows_processing_with_worker_and_start(clean_db: Engine, tm
     [jid] = enqueue_files(clean_db, make_files(tmp_path, 1), fmt="test-sleep", options={"seconds": 0.5})
     seen: list[Any] = []
 
-    def on_event(e: worker.Event) -> None:
+    def on_event(e: supervisor.Event) -> None:
         if e.kind == "claimed":
             seen.append(job_rows(clean_db)[e.job_id])
 
-    sup = worker.Supervisor(
-        clean_db, FAST, worker.Options(concurrency=1, until_empty=True), on_event=on_event
+    sup = supervisor.Supervisor(
+        clean_db, FAST, supervisor.Options(concurrency=1, until_empty=True), on_event=on_event
     )
     sup.run()
     [row] = seen
@@ -112,12 +112,12 @@ def test_progress_is_stored_while_running(clean_db: Engine, tmp_path: Path) -> N
     [jid] = enqueue_files(clean_db, make_files(tmp_path, 1), fmt="test-sleep", options={"seconds": 2})
     samples: list[float] = []
 
-    def on_tick(s: worker.Supervisor) -> None:
+    def on_tick(s: supervisor.Supervisor) -> None:
         row = job_rows(clean_db)[jid]
         if row.status == "processing":
             samples.append(row.progress)
 
-    sup = worker.Supervisor(clean_db, FAST, worker.Options(concurrency=1, until_empty=True))
+    sup = supervisor.Supervisor(clean_db, FAST, supervisor.Options(concurrency=1, until_empty=True))
     sup.on_tick = on_tick
     sup.run()
     moving = [p for p in samples if 0 < p < 100]
@@ -238,7 +238,7 @@ def test_backoff_can_be_set_per_job(clean_db: Engine, tmp_path: Path) -> None:
             "backoff_cap": 7200,
         },
     )
-    sup = worker.Supervisor(clean_db, FAST, worker.Options(concurrency=1, until_empty=True))
+    sup = supervisor.Supervisor(clean_db, FAST, supervisor.Options(concurrency=1, until_empty=True))
     sup.run()
     row = job_rows(clean_db)[jid]
     # full jitter from [0, 3600] s: the retry waits in the database, far beyond this worker's cap

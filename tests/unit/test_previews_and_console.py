@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import signal
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from cadextract import previews, queue
+from cadextract import previews
 from cadextract.previews import job as preview_job
 from cadextract.previews import render, runner
+from cadextract.store import readmodels
 from cadextract.web import reads, security
 from cadextract.web.security import WebConfig
 
@@ -76,11 +78,10 @@ def test_a_format_without_renderer_has_no_preview_and_no_warning(tmp_path: Path)
 
 def test_keyset_cursor_round_trip_and_garbage() -> None:
     now = datetime(2026, 11, 30, 1, 2, 3, 456789, tzinfo=UTC)
-    job = queue.Job(
-        **{f: None for f in queue.Job.__dataclass_fields__}
-        | {"created_at": now, "id": queue.uuid.UUID(int=7)}
+    job = readmodels.Job(
+        **{f: None for f in readmodels.Job.__dataclass_fields__} | {"created_at": now, "id": uuid.UUID(int=7)}
     )  # type: ignore[arg-type]
-    assert reads.decode_cursor(reads.encode_cursor(job)) == (now, queue.uuid.UUID(int=7))
+    assert reads.decode_cursor(reads.encode_cursor(job)) == (now, uuid.UUID(int=7))
     assert reads.decode_cursor("not-a-cursor!") is None
 
 

@@ -10,8 +10,9 @@ A step is at most four transactions, in this order:
 1. the outcomes (completions, failures, cancels, releases; all fenced by lease token)
    and the claim of the next jobs, together;
 2. the heartbeat: renew leases, store progress, learn of cancel requests;
-3. the rescue of jobs whose worker stopped renewing its lease, then folding the job
-   counts the triggers appended (``queue.compact_counts``).
+3. the rescue of jobs whose worker stopped renewing its lease;
+4. folding the job counts the triggers appended (``protocol.compact_counts``), right
+   after a rescue.
 
 A database error ends the step; what committed before it is still reported.
 """
@@ -32,21 +33,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from cadextract import queue
 from cadextract.previews import store as preview_store
+from cadextract.runtime import ledger
+from cadextract.runtime.outcomes import Cancel, Outcome, Release
 from cadextract.search import store as search_store
-
-Held = tuple[uuid.UUID, uuid.UUID]  # (job id, lease token)
+from cadextract.store import protocol
 
 
 @dataclass
 class Plan:
     """What one step writes and asks for, decided by the supervisor's loop."""
 
-    completions: list[queue.Completion] = field(default_factory=list)
-    failures: list[queue.Failure] = field(default_factory=list)
-    cancels: list[Held] = field(default_factory=list)
-    releases: list[Held] = field(default_factory=list)
+    completions: list[protocol.Completion] = field(default_factory=list)
+    failures: list[protocol.Failure] = field(default_factory=list)
+    cancels: list[Cancel] = field(default_factory=list)
+    releases: list[Release] = field(default_factory=list)
     claim: int = 0  # jobs wanted; 0: no claim this step
     worker_id: str = ""
     formats: Sequence[str] = ()
@@ -55,15 +56,21 @@ class Plan:
     check_done: bool = False
     #: with `run`: jobs backing off or held by other workers still count as unfinished
     wait_for_retries: bool = False
-    leases: list[queue.Lease] | None = None  # heartbeat these
+    leases: list[protocol.Lease] | None = None  # heartbeat these
     rescue: bool = False
+
+    @classmethod
+    def writing(cls, outcomes: list[Outcome]) -> Plan:
+        """A plan that writes these outcomes (what else it does is filled in after)."""
+        completions, failures, cancels, releases = ledger.writes(outcomes)
+        return cls(completions, failures, cancels, releases)
 
     def has_writes(self) -> bool:
         return bool(self.completions or self.failures or self.cancels or self.releases)
 
-    def finishing(self) -> set[uuid.UUID]:
-        """Jobs whose completion or failure this step writes."""
-        return {c.id for c in self.completions} | {f.id for f in self.failures}
+    def outcomes(self) -> list[Outcome]:
+        """Everything this step writes, in the order it writes it."""
+        return [*self.completions, *self.failures, *self.cancels, *self.releases]
 
 
 @dataclass
@@ -73,7 +80,7 @@ class StepResult:
     #: jobs whose outcome was written (None: the writes did not commit)
     written: set[uuid.UUID] | None = None
     failure_status: dict[uuid.UUID, str] = field(default_factory=dict)
-    claimed: list[queue.Claimed] | None = None
+    claimed: list[protocol.Claimed] | None = None
     queue_done: bool = False
     next_retry_in: float | None = None  # seconds until the next job backing off is due
     alive: set[uuid.UUID] | None = None  # heartbeat: leases still ours
@@ -93,12 +100,14 @@ def execute(engine: Engine, plan: Plan) -> StepResult:
             out.written, out.failure_status, out.claimed = written, failure_status, claimed
         if plan.leases:
             with engine.begin() as conn:
-                out.alive, out.cancel = queue.heartbeat(conn, plan.leases, lease_seconds=plan.lease_seconds)
+                out.alive, out.cancel = protocol.heartbeat(
+                    conn, plan.leases, lease_seconds=plan.lease_seconds
+                )
         if plan.rescue:
             with engine.begin() as conn:
-                out.rescued = len(queue.rescue(conn))
+                out.rescued = len(protocol.rescue(conn))
             with engine.begin() as conn:
-                queue.compact_counts(conn)
+                protocol.compact_counts(conn)
     except (DBAPIError, psycopg.Error) as exc:
         out.error = exc
     return out
@@ -106,22 +115,22 @@ def execute(engine: Engine, plan: Plan) -> StepResult:
 
 def _write(conn: sa.Connection, plan: Plan) -> tuple[set[uuid.UUID], dict[uuid.UUID, str]]:
     done: set[uuid.UUID] = set()
-    completed = queue.complete(conn, plan.completions)
+    completed = protocol.complete(conn, plan.completions)
     search_store.write_completions(conn, plan.completions, completed)  # same transaction
     preview_store.save(
         conn,
         [preview_store.Stored(c.id, c.preview) for c in plan.completions if c.preview and c.id in completed],
     )
     done |= completed
-    failure_status = queue.record_failures(conn, plan.failures)
+    failure_status = protocol.record_failures(conn, plan.failures)
     done |= set(failure_status)
-    done |= queue.mark_cancelled(conn, plan.cancels)
-    done |= queue.release(conn, plan.releases)
+    done |= protocol.mark_cancelled(conn, [protocol.Held(c.id, c.token) for c in plan.cancels])
+    done |= protocol.release(conn, [protocol.Held(r.id, r.token) for r in plan.releases])
     return done, failure_status
 
 
-def _claim(conn: sa.Connection, plan: Plan, out: StepResult) -> list[queue.Claimed]:
-    claimed = queue.claim(
+def _claim(conn: sa.Connection, plan: Plan, out: StepResult) -> list[protocol.Claimed]:
+    claimed = protocol.claim(
         conn,
         worker_id=plan.worker_id,
         limit=plan.claim,
@@ -134,13 +143,13 @@ def _claim(conn: sa.Connection, plan: Plan, out: StepResult) -> list[queue.Claim
 
 
 def _queue_done(conn: sa.Connection, plan: Plan, out: StepResult) -> bool:
-    if queue.has_runnable(conn, plan.formats):
+    if protocol.has_runnable(conn, plan.formats):
         return False
     if plan.wait_for_retries:
         # jobs of a dead worker come back when their lease expires: wait for them too
-        if queue.has_processing(conn, plan.formats):
+        if protocol.has_processing(conn, plan.formats):
             return False
-        out.next_retry_in = queue.next_run_after(conn, plan.formats)
+        out.next_retry_in = protocol.next_run_after(conn, plan.formats)
         if out.next_retry_in is not None:
             return False
     return True

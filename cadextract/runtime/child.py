@@ -16,18 +16,26 @@ import os
 import signal
 import time
 import traceback
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 from cadextract import config, previews, result
 from cadextract.extractors import base, registry
 from cadextract.previews import job as preview_job
+from cadextract.runtime.messages import Done, ErrorInfo, Failed, JobSpec, Progress
 from cadextract.search import document as search_document
 from cadextract.sources import urls
 
-#: what one extraction hands back: the result JSON, its search-index entry, its preview
-Extracted = tuple[str, str | None, previews.Preview | None]
+
+@dataclass(frozen=True)
+class Extracted:
+    """What one extraction hands back: the result JSON, its search-index entry, its preview."""
+
+    text: str
+    index: str | None
+    preview: previews.Preview | None
+
 
 PROGRESS_EVERY = 0.25  # seconds between progress messages; extractors may call far more often
 
@@ -37,7 +45,7 @@ registry.names()
 
 
 def main(conn: Connection) -> None:
-    """Entry point of a child process (started with the spawn method)."""
+    """Entry point of a child process (forked from the forkserver, see ``pool.start_forkserver``)."""
     # Ctrl-C in a terminal reaches the whole foreground process group: keep children
     # out of it so only the supervisor decides what happens to running jobs.
     os.setpgrp()
@@ -100,12 +108,9 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def run(job: dict[str, Any], conn: Connection | None) -> tuple[Any, ...]:
-    """Run one job; returns ("done", id, json, size, index-json, preview) or ("error", id, error-dict).
-
-    ``preview`` is (mime, bytes, seconds) or None.
-    """
-    job_id = job["id"]
+def run(job: JobSpec, conn: Connection | None) -> Done | Failed:
+    """Run one job; ``Progress`` goes over ``conn`` while it runs."""
+    job_id = job.id
     started = time.monotonic()
     last_sent = time.monotonic()  # the first progress report waits a period too
 
@@ -114,51 +119,42 @@ def run(job: dict[str, Any], conn: Connection | None) -> tuple[Any, ...]:
         now = time.monotonic()
         if conn is not None and now - last_sent >= PROGRESS_EVERY:
             last_sent = now
-            conn.send(("progress", job_id, max(0.0, min(100.0, float(percent))), note))
+            conn.send(Progress(job_id, max(0.0, min(100.0, float(percent))), note))
 
     try:
-        text, index, preview = _extract(job, progress, started)
+        out = _extract(job, progress, started)
     except base.ExtractionError as exc:
-        return ("error", job_id, error_dict(exc, permanent=exc.permanent, error_type=exc.error_type))
+        return Failed(job_id, error_info(exc, permanent=exc.permanent, error_type=exc.error_type))
     except registry.UnknownFormat as exc:
-        return ("error", job_id, error_dict(exc, permanent=True, error_type="UnknownFormat"))
+        return Failed(job_id, error_info(exc, permanent=True, error_type="UnknownFormat"))
     except MemoryError as exc:
-        return (
-            "error",
-            job_id,
-            error_dict(
-                exc,
-                permanent=True,
-                error_type="MemoryLimit",
-                message="the job ran out of memory (memory limit)",
-            ),
-        )
+        message = "the job ran out of memory (memory limit)"
+        return Failed(job_id, error_info(exc, permanent=True, error_type="MemoryLimit", message=message))
     except Exception as exc:
         # unexpected: retried (it may be the machine, not the file), traceback kept
-        return ("error", job_id, error_dict(exc, permanent=False, with_traceback=True))
+        return Failed(job_id, error_info(exc, permanent=False, with_traceback=True))
     finally:
         previews.take(None)  # nothing the extractor loaded outlives its job
-    shipped = None if preview is None else (preview.mime, preview.data, preview.seconds)
-    return ("done", job_id, text, len(text.encode()), index, shipped)
+    return Done(job_id, out.text, len(out.text.encode()), out.index, out.preview)
 
 
-def _extract(job: dict[str, Any], progress: base.Progress, started: float) -> Extracted:
+def _extract(job: JobSpec, progress: base.Progress, started: float) -> Extracted:
     """Extract one job's file or object; ``started`` is the job's start (time.monotonic())."""
-    if urls.is_url(job["path"]):  # an object: streamed to a temporary file, hashed on the way
+    if urls.is_url(job.path):  # an object: streamed to a temporary file, hashed on the way
         from cadextract.sources import fetch
 
         with fetch.fetched(job, config.default_home()) as (local, digest):
             return _extract_file(job, local, digest, progress, started)
-    path = Path(job["path"])
+    path = Path(job.path)
     try:
         digest = _sha256(path)
     except FileNotFoundError:
         raise base.FileUnreadable(f"file not found: {path} (moved, deleted or share not mounted?)") from None
     except OSError as exc:
         raise base.FileUnreadable(f"cannot read {path}: {exc.strerror or exc}") from None
-    if digest != job["sha256"]:
+    if digest != job.sha256:
         raise base.PermanentError(
-            f"file changed since it was submitted (sha256 {digest[:12]}… != {job['sha256'][:12]}…); "
+            f"file changed since it was submitted (sha256 {digest[:12]}… != {job.sha256[:12]}…); "
             "submit it again to extract the new content",
             error_type="FileChanged",
         )
@@ -166,39 +162,39 @@ def _extract(job: dict[str, Any], progress: base.Progress, started: float) -> Ex
 
 
 def _extract_file(
-    job: dict[str, Any], path: Path, digest: str, progress: base.Progress, started: float
+    job: JobSpec, path: Path, digest: str, progress: base.Progress, started: float
 ) -> Extracted:
-    extractor = registry.get(job["format"])
+    extractor = registry.get(job.format)
     extract_started = time.perf_counter()
-    payload = extractor.extract(path, job["options"], progress)
+    payload = extractor.extract(path, job.options, progress)
     elapsed = time.perf_counter() - extract_started
     document = result.build_document(
-        format=job["format"],
+        format=job.format,
         extractor_name=extractor.name,
         extractor_version=extractor.version,
         libraries=extractor.versions(),
-        path=str(job["path"]),  # the object's URL for remote inputs
+        path=job.path,  # the object's URL for remote inputs
         sha256=digest,
-        size=job["size"],
+        size=job.size,
         payload=payload,
         extract_seconds=elapsed,
     )
     # the search index entry, here where the children work in parallel (search/document.py)
-    index, index_warnings = search_document.entry_json(document, enabled=job.get("search_index", True))
+    index, index_warnings = search_document.entry_json(document, enabled=job.search_index)
     document["warnings"].extend(index_warnings)
     preview = preview_job.attach(job, path, document, started)
     try:
         text = json.dumps(document, allow_nan=False, separators=(",", ":"), default=str)
     except ValueError as exc:
         raise base.PermanentError(f"result is not valid JSON: {exc}", error_type="BadResult") from None
-    limit = job.get("max_result_bytes")
+    limit = job.max_result_bytes
     if limit and len(text) > limit:
         raise base.PermanentError(
             f"result document is {len(text) / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB ceiling "
             "(raise CADEXTRACT_MAX_RESULT_MB, or lower the extractor's limits, e.g. --option max_items=…)",
             error_type="ResultTooLarge",
         )
-    return text, index, preview  # completion itself sets progress to 100
+    return Extracted(text, index, preview)  # completion itself sets progress to 100
 
 
 def _sha256(path: Path) -> str:
@@ -206,21 +202,20 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def error_dict(
+def error_info(
     exc: BaseException,
     *,
     permanent: bool,
     error_type: str | None = None,
     message: str | None = None,
     with_traceback: bool = False,
-) -> dict[str, Any]:
+) -> ErrorInfo:
     """The error entry stored in a job's history (time, attempt and worker added later)."""
-    entry: dict[str, Any] = {
-        "type": error_type or type(exc).__name__,
-        "message": message or str(exc) or type(exc).__name__,
-        "permanent": permanent,
-    }
-    if with_traceback:
-        # the last frames are where the parser gave up; keep it short for the table
-        entry["traceback"] = "".join(traceback.format_exception(exc, limit=-8))[-4000:]
-    return entry
+    # the last frames are where the parser gave up; keep it short for the table
+    trace = "".join(traceback.format_exception(exc, limit=-8))[-4000:] if with_traceback else None
+    return ErrorInfo(
+        type=error_type or type(exc).__name__,
+        message=message or str(exc) or type(exc).__name__,
+        permanent=permanent,
+        traceback=trace,
+    )

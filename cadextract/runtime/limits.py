@@ -1,0 +1,91 @@
+"""How long a job may run and how much memory its child may use; pure decisions.
+
+The pool measures (clock, RSS) and the supervisor kills; these functions only decide.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import signal
+
+from cadextract.config import Settings
+from cadextract.extractors import registry
+from cadextract.runtime.outcomes import SHUTDOWN, Kill, KillReason
+from cadextract.store.protocol import Claimed
+
+log = logging.getLogger(__name__)
+
+MEMORY_CHECK_EVERY = 0.2  # seconds between RSS checks of the running children
+RECYCLE_AT_MEMORY = 0.5  # a child above this share of the memory limit is replaced after its jobs
+FALLBACK_TIMEOUT = 600.0  # for a job whose format is no longer installed
+
+
+def timeout_for(job: Claimed, settings: Settings) -> float:
+    """Seconds a job may run: its own option, else the worker's setting, else its format's default."""
+    raw = job.options.get("timeout")
+    if raw is not None:
+        try:
+            return max(0.1, float(raw))
+        except (TypeError, ValueError):
+            # `submit` rejects this; a job enqueued some other way still runs, with the default
+            log.warning("job %s: option timeout=%r is not a number; using the default", job.id, raw)
+    if settings.timeout_seconds is not None:
+        return settings.timeout_seconds
+    try:
+        return registry.get(job.format).default_timeout
+    except (registry.UnknownFormat, ImportError):
+        return FALLBACK_TIMEOUT
+
+
+def timed_out(started: float, deadline: float, now: float) -> Kill | None:
+    """The kill for a job past its wall-clock deadline, or None."""
+    if now <= deadline:
+        return None
+    return Kill(
+        KillReason.TIMEOUT, f"took longer than the {deadline - started:g}s limit; the child was killed"
+    )
+
+
+class Memory(enum.Enum):
+    OK = "ok"
+    RECYCLE = "recycle"  # a parser that leaks: replace the child before a job pays for it
+    KILL = "kill"
+
+
+def memory_verdict(rss: int, limit_mb: int) -> Memory:
+    """Over the limit: kill; over half of it: recycle after the jobs it holds."""
+    limit = limit_mb * 1024 * 1024
+    if rss > limit:
+        return Memory.KILL
+    if rss > limit * RECYCLE_AT_MEMORY:
+        return Memory.RECYCLE
+    return Memory.OK
+
+
+def memory_kill(limit_mb: int) -> Kill:
+    return Kill(
+        KillReason.MEMORY_LIMIT, f"used more than the {limit_mb} MB memory limit; the child was killed"
+    )
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def death_reason(kill: Kill | None, exitcode: int | None, *, stopping: bool) -> Kill:
+    """Why the job a child was running ended: the supervisor's own kill, or how the child died."""
+    if kill is not None:
+        return kill
+    if stopping and exitcode in (-signal.SIGTERM, -signal.SIGINT):
+        # a stop signal sent to every process reached a child still starting up
+        # (before it could ignore it): the job goes back, its attempt not counted
+        return SHUTDOWN
+    return Kill(KillReason.WORKER_DIED, f"worker process died ({describe_exit(exitcode)})")

@@ -1,0 +1,541 @@
+"""The supervisor: claims jobs, hands each to a child process, writes what happened.
+
+One process, one loop, plus a thread that talks to the database (``dbstep``);
+children only extract (``child``). Each turn of the loop it
+
+1. reads messages and deaths from children, notifications, and the result of the
+   last database step, if it has ended;
+2. enforces timeouts, memory limits, cancel requests and lost leases by killing children;
+3. if no database step is running, starts the next one (``dbstep.Plan``): write the
+   outcomes waiting in the ledger's outbox, claim as many jobs as there is room for,
+   renew leases every heartbeat, rescue jobs of dead workers every lease/2;
+4. hands queued jobs to children.
+
+Only the loop's thread touches this state; the collaborators each own one part of it:
+``pool`` (children), ``ledger`` (where each held job is), ``outcomes`` (what happened,
+the retry decision), ``pacing`` (how many to hold), ``limits`` (deadlines, memory),
+``connection`` (LISTEN, outages), ``stopping`` (graceful and forced stop).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from cadextract import backoff, schema_health
+from cadextract.config import Settings
+from cadextract.db import first_line
+from cadextract.extractors import registry
+from cadextract.runtime import dbstep, limits, outcomes, pacing
+from cadextract.runtime.connection import Connection
+from cadextract.runtime.ledger import Act, HeldJob, Ledger, Place
+from cadextract.runtime.messages import Done, Failed, JobSpec, Progress
+from cadextract.runtime.outcomes import Event, EventKind, Kill, Stats, Verdict
+from cadextract.runtime.pool import Child, Pool
+from cadextract.runtime.stopping import Stop
+from cadextract.search import document as search_document
+
+__all__ = ["Event", "HeldJob", "Options", "Stats", "Supervisor"]
+
+log = logging.getLogger(__name__)
+
+MAX_WAIT = 0.25  # longest the loop sleeps, so signals and deadlines are seen promptly
+SHUTDOWN_STEP_WAIT = 30.0  # seconds a stopping worker waits for a database step in flight
+
+
+@dataclass
+class Options:
+    """How one `cadextract work` runs (on top of Settings)."""
+
+    concurrency: int = 2
+    until_empty: bool = False
+    #: with until_empty: also wait for jobs backing off before a retry (used by `run`)
+    wait_for_retries: bool = False
+    #: jobs queued in each child beyond the one it runs; None: judged from job durations
+    prefetch: int | None = None
+    formats: Sequence[str] | None = None
+    batch_limit: int = 500
+
+
+class Supervisor:
+    """Runs jobs from the queue in child processes until stopped (or the queue is empty)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        options: Options,
+        *,
+        on_event: Callable[[Event], None] | None = None,
+        on_tick: Callable[[Supervisor], None] | None = None,
+        reconnect: Callable[[], Engine] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.options = options
+        self.on_event = on_event or (lambda e: None)
+        self.on_tick = on_tick or (lambda s: None)
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.wait_policy = backoff.policy(settings.backoff_base, settings.backoff_cap)
+        self.formats = list(options.formats) if options.formats else registry.names()
+        self.db = Connection(
+            engine,
+            # reconnecting uses the same policy shape, capped so a restarted server is seen soon
+            reconnect_policy=backoff.policy(min(settings.backoff_base, 0.5), min(settings.backoff_cap, 10.0)),
+            poll_seconds=settings.poll_seconds,
+            reconnect=reconnect,
+        )
+        self.pool = Pool(options.concurrency)
+        self.ledger = Ledger()
+        self.pacing = pacing.Pacing(prefetch=options.prefetch)
+        self.stop = Stop(settings.grace_seconds)
+        self.stats = Stats()
+        self.started_at = time.monotonic()
+        self._runner = dbstep.Runner()
+        self._step: tuple[dbstep.Plan, Future[dbstep.StepResult]] | None = None  # in flight
+        self._wake = True  # claim at once rather than at the next poll
+        self._next_poll = 0.0
+        self._next_heartbeat = 0.0
+        self._next_rescue = 0.0
+        self._next_memcheck = 0.0
+        self._idle_since: float | None = None
+
+    # -- public ---------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        return self.db.engine
+
+    @property
+    def connected(self) -> bool:
+        return self.db.connected
+
+    @property
+    def fatal(self) -> str | None:
+        """Why the worker had to stop (a damaged schema), if it had to."""
+        return self.db.fatal
+
+    def request_stop(self, force: bool = False) -> None:
+        """Stop claiming; running jobs get the grace period (or none when ``force``)."""
+        self.stop.request(time.monotonic(), force)
+
+    def run(self) -> Stats:
+        """The main loop; returns when stopped or (with until_empty) when the queue is done."""
+        self.db.listen()
+        try:
+            # children first, like any prefork pool: a job is claimed only when a child
+            # can start it, so its lease and started_at don't include the start-up
+            for index, child in enumerate(self.pool.slots):
+                if child is None and not self.stop.requested:
+                    self._spawn(index)
+            while not self._finished():
+                self._turn()
+                self.on_tick(self)
+        finally:
+            try:
+                self._shutdown()
+            finally:
+                self._runner.close()
+        return self.stats
+
+    def snapshot(self) -> list[tuple[int, int | None, HeldJob | None]]:
+        """(slot index, child pid, running job) for each slot, for live views."""
+        return [
+            (i, c.process.pid if c else None, self.ledger.get(c.current) if c else None)
+            for i, c in enumerate(self.pool.slots)
+        ]
+
+    def unfinished(self) -> int:
+        """Jobs held that have not ended yet: queued here, piped or running in a child."""
+        return self.ledger.count(Place.QUEUED, Place.PIPED, Place.RUNNING)
+
+    # -- the loop -----------------------------------------------------------------
+
+    def _turn(self) -> None:
+        now = time.monotonic()
+        self._read(self._wait_timeout(now))
+        self._collect_step()
+        now = time.monotonic()
+        if self.pool.exiting:
+            self.pool.reap()
+        self._enforce_limits(now)
+        if self.stop.requested:
+            self._stop_work(now)
+        if not self.db.connected and self._step is None and self.db.reconnect(now, len(self.ledger.outbox)):
+            self._next_heartbeat = 0.0
+            self._wake = True
+        if self.db.connected:
+            self._db_step(now)
+        self._assign_work()
+
+    def _capacity(self) -> int:
+        depth = self.pacing.depth()
+        rooms = [
+            pacing.empty_room(depth, self.settings.recycle_after, stopping=self.stop.requested)
+            if c is None
+            else pacing.room(
+                depth,
+                self.settings.recycle_after,
+                jobs_run=c.jobs_run,
+                in_pipe=len(c.jobs),
+                retiring=c.retiring,
+            )
+            for c in self.pool.slots
+        ]
+        return pacing.capacity(
+            rooms, self.pacing.held_here(self.options.concurrency), len(self.ledger.backlog)
+        )
+
+    def _wait_timeout(self, now: float) -> float:
+        if self._step is not None:
+            return MAX_WAIT  # the step's end wakes the loop (Runner.fileno)
+        claim_possible = not self.stop.requested and self._capacity() > 0
+        if self._wake and self.db.connected and claim_possible:
+            return 0.0
+        due = [self._next_heartbeat, self._next_rescue]
+        if claim_possible:
+            # only when a claim could follow: with every child busy, a poll time in the
+            # past would make this loop spin (it did, taking a core from the children)
+            due.append(self._next_poll)
+        if self.ledger.outbox:
+            due.append(now)
+        return max(0.0, min(MAX_WAIT, min(due) - now))
+
+    def _read(self, timeout: float) -> None:
+        """Wait for children, notifications or the database step; take in what came."""
+        live = self.pool.live()
+        waitables: list[Any] = []
+        for child in live:
+            waitables += [child.conn, child.process.sentinel]
+        listen = self.db.fileno()
+        if listen is not None:
+            waitables.append(listen)
+        if self._step is not None:
+            waitables.append(self._runner.fileno())
+        if not waitables:
+            time.sleep(timeout)
+            return
+        ready_list = wait(waitables, timeout)
+        ready = {id(r) for r in ready_list}
+        if listen is not None and listen in ready_list:
+            heard = self.db.heard()
+            self._wake = self._wake or heard.new_jobs
+            if heard.cancel:
+                self._next_heartbeat = 0.0  # learn which job right away
+        for child in live:
+            if id(child.conn) in ready:
+                self._take_messages(child)
+            if self.pool.exited(child, id(child.process.sentinel) in ready):
+                self._take_messages(child)
+                self._child_gone(child)
+
+    # -- children -----------------------------------------------------------------
+
+    def _spawn(self, index: int) -> Child:
+        self.stats.children_started += 1
+        return self.pool.spawn(index)
+
+    def _take_messages(self, child: Child) -> None:
+        for message in self.pool.messages(child):
+            if child.current != message.job_id:
+                continue  # not what this child is running (we gave up on it)
+            held = self.ledger[message.job_id]
+            if isinstance(message, Progress):
+                held.progress, held.note = message.percent, message.note
+                continue
+            self._child_moves_on(child)
+            self._conclude(held, outcomes.after_report(held.fate, message), message)
+            if child.jobs_run + len(child.jobs) >= self.settings.recycle_after and not child.retiring:
+                self.pool.recycle(child)
+            if child.retiring and not child.jobs:
+                self.pool.retire(child)
+
+    def _child_moves_on(self, child: Child) -> HeldJob:
+        """The child is done with its current job and goes straight on to the next one."""
+        held = self.ledger[child.jobs.popleft()]
+        child.jobs_run += 1
+        self._took(held)
+        self.ledger.ended(held)
+        if child.jobs:
+            self._start(self.ledger[child.jobs[0]])
+        return held
+
+    def _child_gone(self, child: Child) -> None:
+        """The child died or was killed: the ledger says what becomes of the jobs it held."""
+        code = child.process.exitcode
+        self.pool.gone(child)
+        if not child.jobs:
+            return
+        log.debug(
+            "child %s ended (%s) holding %d job(s); kill reason %s",
+            child.process.pid,
+            limits.describe_exit(code),
+            len(child.jobs),
+            child.kill,
+        )
+        self._took(self.ledger[child.jobs[0]])
+        kill = limits.death_reason(child.kill, code, stopping=self.stop.requested)
+        for ending in self.ledger.child_gone(child, kill):
+            self._conclude(ending.held, ending.verdict, ending.why)
+
+    def _kill(self, child: Child, kill: Kill) -> None:
+        self.pool.kill(child, kill)
+        self._child_gone(child)  # anything it sent after the kill decision is ignored
+
+    def _start(self, held: HeldJob) -> None:
+        self.ledger.started(held, time.monotonic(), limits.timeout_for(held.job, self.settings))
+
+    def _took(self, held: HeldJob) -> None:
+        if held.started is not None:
+            self.pacing.took(time.monotonic() - held.started)
+
+    def _conclude(self, held: HeldJob, verdict: Verdict, why: Done | Failed | Kill) -> None:
+        """Turn a verdict into the outcome to write (or drop the job)."""
+        job = held.job
+        match verdict:
+            case Verdict.COMPLETE:
+                assert isinstance(why, Done)
+                completion = outcomes.Completion(
+                    job.id, job.token, why.document, why.size, index=why.index, preview=why.preview
+                )
+                self.ledger.record(held, completion)
+            case Verdict.FAIL:
+                assert not isinstance(why, Done)
+                error = why.error() if isinstance(why, Kill) else why.error
+                failure = outcomes.failure(
+                    job,
+                    error,
+                    wait=outcomes.wait_policy(job, self.settings, self.wait_policy),
+                    worker_id=self.worker_id,
+                    at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                )
+                self.ledger.record(held, failure)
+            case Verdict.CANCEL:
+                self.ledger.record(held, outcomes.Cancel(job.id, job.token))
+            case Verdict.RELEASE:
+                self.ledger.record(held, outcomes.Release(job.id, job.token))
+            case Verdict.DROP:
+                self.ledger.forget(job.id)
+                self._lost(held)
+
+    def _lost(self, held: HeldJob) -> None:
+        self._emit(EventKind.LOST, held, "lease taken over by another worker")
+
+    def _enforce_limits(self, now: float) -> None:
+        check_memory = now >= self._next_memcheck
+        if check_memory:
+            self._next_memcheck = now + limits.MEMORY_CHECK_EVERY
+        for child in self.pool.live():
+            held = self.ledger.get(child.current)
+            if held is None or held.started is None or held.deadline is None:
+                continue
+            kill = limits.timed_out(held.started, held.deadline, now)
+            if kill is not None:
+                self._kill(child, kill)
+            elif check_memory:
+                verdict = limits.memory_verdict(self.pool.rss(child), self.settings.memory_limit_mb)
+                if verdict is limits.Memory.KILL:
+                    self._kill(child, limits.memory_kill(self.settings.memory_limit_mb))
+                elif verdict is limits.Memory.RECYCLE and not child.retiring:
+                    self.pool.recycle(child)
+
+    def _assign_work(self) -> None:
+        depth = self.pacing.depth()
+        for index, child in enumerate(self.pool.slots):
+            if not self.ledger.backlog:
+                return
+            in_pipe = len(child.jobs) if child else 0
+            if child is None:
+                room = pacing.empty_room(depth, self.settings.recycle_after, stopping=self.stop.requested)
+            else:
+                room = pacing.room(
+                    depth, self.settings.recycle_after, jobs_run=child.jobs_run, in_pipe=in_pipe,
+                    retiring=child.retiring,
+                )  # fmt: skip
+            if not pacing.worth_sending(room, in_pipe, depth):
+                continue
+            if child is None:
+                child = self._spawn(index)
+            batch = self.ledger.next_queued(room)
+            if not self.pool.send(child, [self._spec(h) for h in batch]):
+                continue
+            self.ledger.piped(batch, child)
+            if len(child.jobs) == len(batch):
+                self._start(batch[0])
+
+    def _spec(self, held: HeldJob) -> JobSpec:
+        job = held.job
+        max_bytes = int(self.settings.max_result_mb * 1024 * 1024)
+        return JobSpec(
+            job.id,
+            job.path,
+            job.format,
+            job.sha256,
+            job.size,
+            job.options,
+            max_bytes,
+            search_index=search_document.enabled(),
+            timeout=limits.timeout_for(job, self.settings),
+        )
+
+    # -- the database step ------------------------------------------------------------
+
+    def _db_step(self, now: float) -> None:
+        """Start the next database step on the database thread, if one is due and none runs."""
+        if self._step is not None:
+            return
+        plan = self._plan(now)
+        if plan is not None:
+            self._step = (plan, self._runner.submit(functools.partial(dbstep.execute, self.db.engine, plan)))
+
+    def _collect_step(self, timeout: float | None = 0.0) -> None:
+        """Apply the database step's result once it has ended (wait up to ``timeout``)."""
+        if self._step is None:
+            return
+        plan, future = self._step
+        try:
+            result = future.result(timeout)
+        except TimeoutError:
+            return
+        self._runner.clear()
+        self._step = None
+        self._apply(plan, result, time.monotonic())
+
+    def _plan(self, now: float) -> dbstep.Plan | None:
+        """Decide the next database step: the outcomes to write, the jobs to claim, and
+        whether a heartbeat or rescue is due. None when there is nothing to do."""
+        claim_due = not self.stop.requested and (self._wake or now >= self._next_poll)
+        claim = min(self._capacity(), self.options.batch_limit) if claim_due else 0
+        claim = max(0, claim)
+        heartbeat = now >= self._next_heartbeat
+        rescue = now >= self._next_rescue
+        if not (self.ledger.outbox or claim or heartbeat or rescue):
+            return None
+        plan = dbstep.Plan.writing(self.ledger.take_outbox())
+        plan.claim = claim
+        plan.worker_id = self.worker_id
+        plan.formats = self.formats
+        plan.lease_seconds = self.settings.lease_seconds
+        plan.check_done = self.options.until_empty and not self.ledger
+        plan.wait_for_retries = self.options.wait_for_retries
+        plan.rescue = rescue
+        if claim:
+            self._wake = False
+            self._next_poll = now + self.settings.poll_seconds
+        if heartbeat:
+            plan.leases = self.ledger.leases()
+            self._next_heartbeat = now + self.settings.heartbeat_seconds
+        if rescue:
+            self._next_rescue = now + max(1.0, self.settings.lease_seconds / 2)
+        return plan
+
+    def _apply(self, plan: dbstep.Plan, result: dbstep.StepResult, now: float) -> None:
+        """Take in what a database step did, in the order it did it."""
+        if result.written is None:
+            self.ledger.give_back(plan.outcomes())
+        else:
+            for outcome in plan.outcomes():
+                self._report(outcomes.reported(outcome, result.written, result.failure_status))
+            if self.options.until_empty and not self.ledger and plan.has_writes():
+                # the last job held is written: ask at once whether the queue is done
+                # (not at the next poll, which would add up to a poll interval to every run)
+                self._wake = True
+        if result.claimed is not None:
+            self._claimed(plan, result, now)
+        if result.alive is not None and plan.leases:
+            for lease in plan.leases:
+                held = self.ledger.get(lease.id)
+                if held is None:
+                    continue
+                if lease.id not in result.alive:
+                    self._act(held, self.ledger.lease_lost(lease.id), outcomes.LEASE_LOST)
+                elif lease.id in result.cancel:
+                    self._act(held, self.ledger.cancel_requested(lease.id), outcomes.CANCELLED)
+        if result.rescued:
+            log.info("rescued %d job(s) whose worker stopped renewing its lease", result.rescued)
+            self._wake = True
+        if result.error is not None:
+            if schema_health.is_schema_error(result.error):
+                self.db.broken(result.error)
+                self.request_stop(force=True)
+            else:
+                self.db.lost(result.error)
+
+    def _act(self, held: HeldJob, act: Act, kill: Kill) -> None:
+        """Carry out what the ledger decided about a lease loss or a cancel."""
+        if act is Act.KILL_CHILD:
+            assert held.child is not None
+            self._kill(held.child, kill)
+        elif act is Act.DROPPED:
+            self._lost(held)
+
+    def _report(self, event: Event) -> None:
+        """An outcome was written (or refused): the job is no longer held."""
+        held = self.ledger.forget(event.job_id)
+        if held is not None:
+            self._emit(event.kind, held, event.detail)
+
+    def _claimed(self, plan: dbstep.Plan, result: dbstep.StepResult, now: float) -> None:
+        claimed = result.claimed or []
+        # a full batch means more may be waiting: claim again at once
+        self._wake = self._wake or len(claimed) == plan.claim
+        if not claimed:
+            if result.queue_done and not self.ledger:
+                self._idle_since = self._idle_since or now
+            elif result.next_retry_in is not None:
+                self._next_poll = min(self._next_poll, now + result.next_retry_in)
+            return
+        self._idle_since = None
+        for job in claimed:
+            held = self.ledger.claimed(job)
+            self._emit(EventKind.CLAIMED, held, f"attempt {job.attempts}/{job.max_attempts}")
+
+    def _emit(self, kind: EventKind, held: HeldJob, detail: str) -> None:
+        self.stats.count(kind)
+        job = held.job
+        self.on_event(Event(kind, job.id, job.path, job.format, detail))
+
+    # -- stopping -------------------------------------------------------------------
+
+    def _finished(self) -> bool:
+        if self.stop.requested:
+            return not self.ledger or (not self.db.connected and self.stop.gave_up_writing(time.monotonic()))
+        return bool(self.options.until_empty and self._idle_since is not None and not self.ledger)
+
+    def _stop_work(self, now: float) -> None:
+        self.ledger.release_backlog()
+        if self.stop.kill_running(now):
+            for child in self.pool.live():
+                if child.jobs:
+                    self._kill(child, outcomes.SHUTDOWN)
+
+    def _shutdown(self) -> None:
+        for child in self.pool.live():
+            if child.jobs:
+                self._kill(child, outcomes.SHUTDOWN)
+            else:
+                self.pool.kill_idle(child)
+        self.pool.reap(timeout=5)
+        # a claim still in flight adds to the backlog: wait for it before returning that
+        self._collect_step(timeout=SHUTDOWN_STEP_WAIT)
+        self.ledger.release_backlog()
+        if self.db.connected and self._step is None and self.ledger.outbox:
+            plan = dbstep.Plan.writing(self.ledger.take_outbox())
+            result = dbstep.execute(self.db.engine, plan)
+            self._apply(plan, result, time.monotonic())
+            if result.error is not None:
+                log.warning(
+                    "could not return %d job(s) to the queue (%s); they come back when their lease expires",
+                    len(self.ledger),
+                    first_line(result.error),
+                )
+        self.db.close()
