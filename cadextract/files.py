@@ -42,6 +42,9 @@ _BINARY_DXF = b"AutoCAD Binary DXF\r\n\x1a\x00"
 _ASCII_DXF = re.compile(rb"\A(?:\s*999\s*\r?\n[^\n]*\n)*\s*0\s*\r?\n\s*SECTION\s*\r?\n", re.IGNORECASE)
 _HEAD = 64 * 1024
 
+#: why a file of no known format is skipped (the walkers and the object listing say the same)
+UNSUPPORTED = "unsupported file type (not PDF, DXF, IFC, STEP, PNG, JPEG or TIFF)"
+
 
 class SubmitError(ValueError):
     """A path given on the command line cannot be submitted (nothing was queued)."""
@@ -189,9 +192,7 @@ def _candidate(path: Path, forced_format: str | None) -> Candidate:
         return Candidate(path, 0, None, "empty file (0 bytes)")
     fmt = forced_format or detect_format(path)
     if fmt is None:
-        return Candidate(
-            path, st.st_size, None, "unsupported file type (not PDF, DXF, IFC, STEP, PNG, JPEG or TIFF)"
-        )
+        return Candidate(path, st.st_size, None, UNSUPPORTED)
     return Candidate(path, st.st_size, fmt)
 
 

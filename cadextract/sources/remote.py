@@ -169,7 +169,7 @@ def _sniffed(fs: Any, o: RemoteObject) -> RemoteObject:
     except Exception:
         fmt = None
     if fmt is None:
-        return replace(o, skip_reason="unsupported file type (not PDF, DXF, IFC or STEP)")
+        return replace(o, skip_reason=files.UNSUPPORTED)
     return replace(o, format=fmt)
 
 

@@ -184,7 +184,7 @@ def _local_jobs(
                 continue
         fmt = req.forced_format or files.detect_format(Path(f.path))
         if fmt is None:
-            _skip(f.path, "unsupported file type (not PDF, DXF, IFC or STEP)", singles, out)
+            _skip(f.path, files.UNSUPPORTED, singles, out)
             continue
         todo.append((f, files.Candidate(Path(f.path), f.stat.size, fmt)))
     out.unchanged = len(ready)

@@ -172,7 +172,7 @@ def test_a_table_dropped_under_a_running_worker_stops_it(own_db: str, tmp_path: 
                 timeout=60,
             )
             conn.rollback()
-        _sql(own_db, "DROP TABLE cadextract.extraction_results")
+        _sql(own_db, "DROP TABLE cadextract.extraction_results CASCADE")  # its SQL views go with it
         started = time.monotonic()
         _, err = proc.communicate(timeout=60)
     finally:

@@ -120,7 +120,7 @@ def test_unknown_format_lists_only_real_formats() -> None:
     with pytest.raises(registry.UnknownFormat) as info2:
         registry.get("dwg")
     assert "noop" not in str(info2.value) and "test-" not in str(info2.value)
-    assert registry.public_names() == ["dxf", "pdf", "ifc", "step"]
+    assert registry.public_names() == ["dxf", "pdf", "ifc", "step", "raster"]
 
 
 @pytest.mark.parametrize(

@@ -113,7 +113,7 @@ def _single_format_rows_and_summary() -> None:
     # summary mode: every summary field of every format, warnings as text, one unit spelling
     r = run_cli("export", "--to", "csv")
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
-    assert len(rows) == 4 and {row["kind"] for row in rows} == {"file"}
+    assert len(rows) == 5 and {row["kind"] for row in rows} == {"file"}
     for job, document in _documents():
         summary = registry.get(job["format"]).summarize(document["payload"])  # type: ignore[misc]
         row = next(row for row in rows if row["job_id"] == job["id"])
@@ -130,7 +130,7 @@ def _latest_per_file(folder: Path) -> None:
     assert r.returncode == 0, r.stderr
     every = list(csv.DictReader(io.StringIO(run_cli("export", "--to", "csv").stdout)))
     latest = list(csv.DictReader(io.StringIO(run_cli("export", "--to", "csv", "--latest").stdout)))
-    assert len(every) == 5 and len(latest) == 4
+    assert len(every) == 6 and len(latest) == 5
     dxf = [row for row in latest if row["format"] == "dxf"]
     assert len(dxf) == 1 and dxf[0]["completed_at"] == max(
         row["completed_at"] for row in every if row["format"] == "dxf"

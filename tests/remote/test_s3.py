@@ -140,7 +140,7 @@ def test_storage_errors_at_submit_are_one_line_with_an_exit_code(
         (
             [f"s3://{bucket}/p/", "-r"],
             {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"},
-            5,
+            6,
             "cannot list",
         ),
         ([f"s3://AKIAEXAMPLE:sup3rsecret@{bucket}/p/", "-r"], {}, 2, "carries a credential"),
@@ -154,7 +154,7 @@ def test_storage_errors_at_submit_are_one_line_with_an_exit_code(
     assert jobs(db) == []
 
 
-def test_wrong_credentials_are_refused_with_exit_5(db: Engine) -> None:
+def test_wrong_credentials_are_refused_with_exit_6(db: Engine) -> None:
     port = free_port()
     # a server that checks every request's signature: our keys are unknown to it
     server = subprocess.Popen(
