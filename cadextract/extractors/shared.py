@@ -1,17 +1,27 @@
 """Helpers every extractor uses, written once: the error policy, numbers, library log
-capture, file tails and ISO-10303-21 (STEP / IFC-SPF) sniffing."""
+capture, file heads and tails and ISO-10303-21 (STEP / IFC-SPF) sniffing."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from cadextract.extractors.base import ExtractionError
+from cadextract.extractors.base import (
+    EmptyFile,
+    ExtractionError,
+    FileUnreadable,
+    TruncatedFile,
+    WrongFormat,
+    describe_head,
+)
+
+T = TypeVar("T")
 
 #: ISO-10303-21 ("STEP physical file"): how STEP and IFC-SPF files start and end
 SPF_MAGIC = b"ISO-10303-21;"
@@ -30,6 +40,31 @@ def translated(translate: Callable[[Exception], ExtractionError]) -> Iterator[No
         raise
     except Exception as exc:
         raise translate(exc) from exc
+
+
+@contextlib.contextmanager
+def tolerated(on_error: Callable[[Exception], None] | None = None) -> Iterator[None]:
+    """An optional step: a failure leaves the block (``on_error`` hears of it) and the
+    extraction goes on; ``MemoryError`` still passes (the memory-limit path)."""
+    try:
+        yield
+    except MemoryError:
+        raise
+    except Exception as exc:
+        if on_error is not None:
+            on_error(exc)
+
+
+def attempt(fn: Callable[[], T], default: T) -> T:
+    """``fn()``, or ``default`` when it fails with anything but ``MemoryError``."""
+    with tolerated():
+        return fn()
+    return default
+
+
+def unreadable(path: Path, exc: OSError) -> FileUnreadable:
+    """The one wording for an ``OSError`` while reading the input (transient)."""
+    return FileUnreadable(f"cannot read {path}: {exc.strerror or exc}")
 
 
 def number(value: Any, digits: int | None = None, *, parse_text: bool = True) -> float | None:
@@ -57,6 +92,20 @@ def tail(path: Path, size: int) -> bytes | None:
             return fh.read()
     except OSError:
         return None
+
+
+def read_ends(path: Path, head_size: int, tail_size: int) -> tuple[bytes, bytes]:
+    """The first ``head_size`` and last ``tail_size`` bytes; EmptyFile for 0 bytes."""
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise EmptyFile(f"{path.name} is empty (0 bytes)")
+        with path.open("rb") as fh:
+            head = fh.read(head_size)
+            fh.seek(max(0, size - tail_size))
+            return head, fh.read()
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
 
 
 @contextlib.contextmanager
@@ -112,3 +161,35 @@ def spf_schema(head: bytes) -> str | None:
 
 def is_ifc_schema(schema: str) -> bool:
     return schema.upper().startswith("IFC")
+
+
+@dataclasses.dataclass(frozen=True)
+class SpfKind:
+    """What one ISO-10303-21 extractor accepts: its name, and what to say about the rest."""
+
+    called: str  # "a STEP", "an IFC": as the messages name the format
+    #: a message for a head that is not ISO-10303-21 but recognisably something else
+    other: Callable[[bytes, str], str | None]
+    #: a message for a FILE_SCHEMA this extractor does not read (None: accepted)
+    wrong_schema: Callable[[str, str], str | None]
+
+
+def check_spf(head: bytes, tail: bytes | None, what: str, kind: SpfKind, schema: str | None) -> None:
+    """The checks before the parser runs, in one order: blank, not ISO-10303-21, another
+    format's schema, no end marker. ``schema`` is the FILE_SCHEMA the caller read."""
+    body = spf_body(head)
+    if not body:
+        raise EmptyFile(f"{what} holds only whitespace: nothing to extract")
+    if not body.startswith(SPF_MAGIC):
+        raise WrongFormat(
+            kind.other(body, what)
+            or f"{what} is not {kind.called} file: it does not start with 'ISO-10303-21;' "
+            f"(it looks like {describe_head(body)})"
+        )
+    wrong = kind.wrong_schema(schema, what) if schema else None
+    if wrong:
+        raise WrongFormat(wrong)
+    if tail is not None and SPF_END not in tail:
+        raise TruncatedFile(
+            f"{what} is truncated: it does not end with 'END-ISO-10303-21;' (incomplete copy or download?)"
+        )
