@@ -9,7 +9,7 @@ reason; ``permanent`` says whether retrying could ever help.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,11 +93,12 @@ class BadOption(PermanentError):
     error_type = "BadOption"
 
 
-def json_safe(obj: Any, fallback: Callable[[Any], Any] = str) -> Any:
+def json_safe(obj: Any, fallback: Callable[[Any], Any] = str, *, drop_keys: Collection[str] = ()) -> Any:
     """A value made JSON- and PostgreSQL-safe: finite floats, valid UTF-8 without NULs.
 
-    Dicts, lists and tuples are cleaned recursively; any other object goes through
-    ``fallback`` (``str`` unless the caller knows its library's scalar types better).
+    Dicts, lists and tuples are cleaned recursively, leaving out ``drop_keys`` at every
+    level; any other object goes through ``fallback`` (``str`` unless the caller knows its
+    library's scalar types better).
     """
     if isinstance(obj, str):
         if "\x00" in obj:
@@ -114,9 +115,13 @@ def json_safe(obj: Any, fallback: Callable[[Any], Any] = str) -> Any:
     if isinstance(obj, bytes):
         return json_safe(obj.decode("latin-1"))
     if isinstance(obj, dict):
-        return {str(json_safe(k, fallback)): json_safe(v, fallback) for k, v in obj.items()}
+        return {
+            str(json_safe(k, fallback)): json_safe(v, fallback, drop_keys=drop_keys)
+            for k, v in obj.items()
+            if k not in drop_keys
+        }
     if isinstance(obj, list | tuple):
-        return [json_safe(v, fallback) for v in obj]
+        return [json_safe(v, fallback, drop_keys=drop_keys) for v in obj]
     return json_safe(fallback(obj))
 
 

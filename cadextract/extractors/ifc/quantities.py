@@ -1,4 +1,4 @@
-"""IFC helpers for issue 13: which elements are physical, and quantities summed per storey.
+"""Which elements are physical, and quantities summed per storey.
 
 Openings and other subtraction features (holes cut into walls) and virtual elements (space
 boundaries that are not built) are ``IfcElement`` subclasses but not things on site: they are
