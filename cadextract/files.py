@@ -38,7 +38,6 @@ EXTENSIONS = {
     ".tiff": "raster",
 }
 
-_BINARY_DXF = b"AutoCAD Binary DXF\r\n\x1a\x00"
 _ASCII_DXF = re.compile(rb"\A(?:\s*999\s*\r?\n[^\n]*\n)*\s*0\s*\r?\n\s*SECTION\s*\r?\n", re.IGNORECASE)
 _HEAD = 64 * 1024
 
@@ -65,10 +64,10 @@ def detect_format(path: Path) -> str | None:
 
 def detect_bytes(head: bytes) -> str | None:
     """Classify by the first bytes of a file (see module docstring)."""
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    stripped = shared.skip_leading(head)
     if stripped.startswith(b"%PDF-") or b"%PDF-" in head[:1024]:
         return "pdf"
-    if head.startswith(_BINARY_DXF) or _ASCII_DXF.match(stripped):
+    if head.startswith(shared.DXF_BINARY_SENTINEL) or _ASCII_DXF.match(stripped):
         return "dxf"
     if shared.is_spf(head):
         schema = shared.spf_schema(head)

@@ -12,6 +12,7 @@ from cadextract.extractors.drawing.bom import bom_from_rows
 from cadextract.extractors.drawing.dimensions import DIMENSION, num
 from cadextract.extractors.drawing.labels import bom_column
 from cadextract.extractors.drawing.model import BomItem, DatumRef, FeatureControlFrame
+from cadextract.extractors.shared import attempt, tolerated
 
 #: DXF dimension type name (dxf.DIMTYPE_NAMES) → annotation kind
 KIND = {"linear": "linear", "aligned": "linear", "ordinate": "linear", "angular": "angle",
@@ -21,10 +22,7 @@ PREFIX = {"diameter": "Ø", "radius": "R"}
 
 
 def _style(entity: Any, name: str) -> Any:
-    try:
-        return entity.override().get(name)
-    except Exception:
-        return None
+    return attempt(lambda: entity.override().get(name), None)
 
 
 def _fmt(value: float, decimals: int, zin: int = 0) -> str:
@@ -182,12 +180,16 @@ class DrawingParts:
                 if len(self.gdt) < self.cap:
                     self.gdt.append({**frame.to_dict(), **where})
             return
-        try:
-            rows = table_rows(entity)
-        except Exception as exc:  # a table ezdxf cannot read is reported, never fatal
+        rows: list[list[str | None]] | None = None
+
+        def unreadable(exc: Exception) -> None:  # a table ezdxf cannot read is reported, never fatal
             self.problems.append(
                 f"ACAD_TABLE {where['handle']} could not be read ({type(exc).__name__}: {exc})"
             )
+
+        with tolerated(unreadable):
+            rows = table_rows(entity)
+        if rows is None:
             return
         self.tables.append(
             {

@@ -28,6 +28,8 @@ SPF_MAGIC = b"ISO-10303-21;"
 SPF_END = b"END-ISO-10303-21;"
 _FILE_SCHEMA = re.compile(rb"FILE_SCHEMA\s*\(\s*\(\s*'([^']*)'", re.IGNORECASE)
 _LEADING = b"\xef\xbb\xbf \t\r\n"  # a UTF-8 byte-order mark and whitespace
+#: how a binary DXF file starts (ASCII DXF has no magic: ``0 / SECTION`` lines)
+DXF_BINARY_SENTINEL = b"AutoCAD Binary DXF\r\n\x1a\x00"
 
 
 @contextlib.contextmanager
@@ -143,14 +145,14 @@ class _Collector(logging.Handler):
             self.messages.append(record.getMessage())
 
 
-def spf_body(head: bytes) -> bytes:
-    """The head of a file without a byte-order mark or leading whitespace."""
+def skip_leading(head: bytes) -> bytes:
+    """The head of a file without a UTF-8 byte-order mark or leading whitespace."""
     return head.lstrip(_LEADING)
 
 
 def is_spf(head: bytes) -> bool:
     """Whether the file starts like an ISO-10303-21 text (STEP or IFC-SPF)."""
-    return spf_body(head).upper().startswith(b"ISO-10303-21")
+    return skip_leading(head).upper().startswith(b"ISO-10303-21")
 
 
 def spf_schema(head: bytes) -> str | None:
@@ -177,7 +179,7 @@ class SpfKind:
 def check_spf(head: bytes, tail: bytes | None, what: str, kind: SpfKind, schema: str | None) -> None:
     """The checks before the parser runs, in one order: blank, not ISO-10303-21, another
     format's schema, no end marker. ``schema`` is the FILE_SCHEMA the caller read."""
-    body = spf_body(head)
+    body = skip_leading(head)
     if not body:
         raise EmptyFile(f"{what} holds only whitespace: nothing to extract")
     if not body.startswith(SPF_MAGIC):

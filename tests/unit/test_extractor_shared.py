@@ -9,7 +9,7 @@ import pytest
 
 from cadextract import files
 from cadextract.extractors import shared
-from cadextract.extractors.base import CorruptFile, TruncatedFile
+from cadextract.extractors.base import CorruptFile, EmptyFile, FileUnreadable, TruncatedFile, WrongFormat
 
 
 def _corrupt(exc: Exception) -> CorruptFile:
@@ -64,7 +64,7 @@ HEAD = b"\xef\xbb\xbf\n ISO-10303-21;\nHEADER;\nFILE_SCHEMA(('AUTOMOTIVE_DESIGN 
 
 
 def test_iso_10303_21_sniffing_is_shared_by_step_ifc_and_submit() -> None:
-    assert shared.is_spf(HEAD) and shared.spf_body(HEAD).startswith(shared.SPF_MAGIC)
+    assert shared.is_spf(HEAD) and shared.skip_leading(HEAD).startswith(shared.SPF_MAGIC)
     assert shared.spf_schema(HEAD) == "AUTOMOTIVE_DESIGN { 1 0 10303 214 1 1 1 1 }"
     assert not shared.is_ifc_schema("AUTOMOTIVE_DESIGN") and shared.is_ifc_schema("ifc4")
     assert files.detect_bytes(HEAD) == "step"
@@ -73,3 +73,55 @@ def test_iso_10303_21_sniffing_is_shared_by_step_ifc_and_submit() -> None:
     )
     assert files.detect_bytes(b"ISO-10303-21;\nHEADER;") is None  # no schema yet: the extension decides
     assert not shared.is_spf(b"%PDF-1.7")
+
+
+def test_optional_steps_tolerate_failures_but_not_running_out_of_memory() -> None:
+    heard: list[str] = []
+    with shared.tolerated(lambda exc: heard.append(str(exc))):
+        raise ValueError("odd unit")
+    assert heard == ["odd unit"]
+    assert shared.attempt(lambda: 1 // 0, "fallback") == "fallback"
+    assert shared.attempt(lambda: "value", "fallback") == "value"
+    with pytest.raises(MemoryError), shared.tolerated():
+        raise MemoryError
+    with pytest.raises(MemoryError):
+        shared.attempt(_out_of_memory, None)
+
+
+def _out_of_memory() -> None:
+    raise MemoryError
+
+
+def test_read_ends_gives_head_and_tail_or_a_readable_error(tmp_path: Path) -> None:
+    f = tmp_path / "a.step"
+    f.write_bytes(b"HEAD" + b"." * 100 + b"TAIL")
+    assert shared.read_ends(f, 4, 4) == (b"HEAD", b"TAIL")
+    (tmp_path / "empty.step").write_bytes(b"")
+    with pytest.raises(EmptyFile, match=r"empty\.step is empty"):
+        shared.read_ends(tmp_path / "empty.step", 4, 4)
+    with pytest.raises(FileUnreadable, match="cannot read"):
+        shared.read_ends(tmp_path / "missing.step", 4, 4)
+
+
+KIND = shared.SpfKind(
+    "a TEST",
+    lambda body, what: f"{what} is XML" if body.startswith(b"<") else None,
+    lambda schema, what: f"{what} has schema {schema}" if schema == "OTHER" else None,
+)
+
+
+def test_spf_checks_run_in_one_order_with_one_wording() -> None:
+    end = b"END-ISO-10303-21;\n"
+    shared.check_spf(HEAD, end, "x", KIND, "AUTOMOTIVE_DESIGN")  # a good file passes
+    with pytest.raises(EmptyFile, match="x holds only whitespace"):
+        shared.check_spf(b" \n\t", end, "x", KIND, None)
+    with pytest.raises(WrongFormat, match="x is XML"):
+        shared.check_spf(b"<ifcXML>", end, "x", KIND, None)
+    with pytest.raises(WrongFormat, match=r"x is not a TEST file: .* \(it looks like a PDF document\)"):
+        shared.check_spf(b"%PDF-1.7", end, "x", KIND, None)
+    # the wrong schema is named before the missing end marker (a cut-off file of another format)
+    with pytest.raises(WrongFormat, match="x has schema OTHER"):
+        shared.check_spf(HEAD, b"cut off", "x", KIND, "OTHER")
+    with pytest.raises(TruncatedFile, match="x is truncated"):
+        shared.check_spf(HEAD, b"cut off", "x", KIND, "AUTOMOTIVE_DESIGN")
+    shared.check_spf(HEAD, None, "x", KIND, None)  # no tail to check (a zip member)

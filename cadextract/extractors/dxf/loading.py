@@ -20,11 +20,18 @@ from cadextract.extractors.base import (
     UnsupportedVersion,
     WrongFormat,
 )
-from cadextract.extractors.shared import captured_logs, is_spf, log_warnings, tail, translated, unreadable
+from cadextract.extractors.shared import (
+    DXF_BINARY_SENTINEL,
+    captured_logs,
+    is_spf,
+    log_warnings,
+    tail,
+    translated,
+    unreadable,
+)
 
 #: at most this many repair messages are copied into warnings (the count is always given)
 MAX_REPAIR_WARNINGS = 50
-BINARY_SENTINEL = b"AutoCAD Binary DXF\r\n\x1a\x00"
 _DWG_HEADS = {b"AC1012", b"AC1014", b"AC1015", b"AC1018", b"AC1021", b"AC1024", b"AC1027"}
 #: what a wrong file often is instead (ISO-10303-21 is checked by ``shared.is_spf``)
 _OTHER_FORMATS = (
@@ -48,7 +55,7 @@ def sniff(path: Path) -> bool:
     if size == 0 or not head.strip():
         what = "is empty (0 bytes)" if size == 0 else f"holds only whitespace ({size} bytes)"
         raise EmptyFile(f"{path.name} {what}: nothing to extract")
-    if head.startswith(BINARY_SENTINEL):
+    if head.startswith(DXF_BINARY_SENTINEL):
         return True
     if head[:6] in _DWG_HEADS or head[:4] in (b"AC10", b"AC20"):
         raise WrongFormat(f"{path.name} is a DWG file, not DXF: export it as DXF first")
