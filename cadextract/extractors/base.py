@@ -17,10 +17,12 @@ from typing import Any
 #: progress(percent 0..100, note) — cheap to call often; the worker throttles it.
 Progress = Callable[[float, str | None], None]
 ExtractFn = Callable[[Path, Mapping[str, Any], Progress], dict[str, Any]]
+#: one cell of a summary or a row
+Scalar = str | int | float | bool | None
 #: payload -> flat {field: scalar} for `result` tables and CSV export (one row per file)
-SummarizeFn = Callable[[Mapping[str, Any]], dict[str, str | int | float | bool | None]]
+SummarizeFn = Callable[[Mapping[str, Any]], dict[str, Scalar]]
 #: payload -> flat rows, one per element / entity, for `export --rows`
-RowsFn = Callable[[Mapping[str, Any]], Iterable[dict[str, str | int | float | bool | None]]]
+RowsFn = Callable[[Mapping[str, Any]], Iterable[dict[str, Scalar]]]
 
 
 def no_progress(percent: float, note: str | None = None) -> None:

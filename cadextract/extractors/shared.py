@@ -96,6 +96,18 @@ def tail(path: Path, size: int) -> bytes | None:
         return None
 
 
+def read_head(path: Path, size: int) -> tuple[int, bytes]:
+    """(file size, its first ``size`` bytes); FileUnreadable when it is missing or unreadable."""
+    try:
+        total = path.stat().st_size
+        with path.open("rb") as fh:
+            return total, fh.read(size)
+    except FileNotFoundError as exc:
+        raise FileUnreadable(f"file not found: {path}") from exc
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
+
+
 def read_ends(path: Path, head_size: int, tail_size: int) -> tuple[bytes, bytes]:
     """The first ``head_size`` and last ``tail_size`` bytes; EmptyFile for 0 bytes."""
     try:

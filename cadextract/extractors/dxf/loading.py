@@ -15,7 +15,6 @@ from cadextract.extractors.base import (
     CorruptFile,
     EmptyFile,
     ExtractionError,
-    FileUnreadable,
     TruncatedFile,
     UnsupportedVersion,
     WrongFormat,
@@ -25,6 +24,7 @@ from cadextract.extractors.shared import (
     captured_logs,
     is_spf,
     log_warnings,
+    read_head,
     tail,
     translated,
     unreadable,
@@ -44,14 +44,7 @@ _OTHER_FORMATS = (
 
 def sniff(path: Path) -> bool:
     """Check the file is plausibly DXF; return True when it is binary DXF."""
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as fh:
-            head = fh.read(4096)
-    except FileNotFoundError as exc:
-        raise FileUnreadable(f"file not found: {path}") from exc
-    except OSError as exc:
-        raise unreadable(path, exc) from exc
+    size, head = read_head(path, 4096)
     if size == 0 or not head.strip():
         what = "is empty (0 bytes)" if size == 0 else f"holds only whitespace ({size} bytes)"
         raise EmptyFile(f"{path.name} {what}: nothing to extract")

@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from cadextract.extractors.base import Scalar
 from cadextract.extractors.dxf.records import num
 from cadextract.extractors.dxf.title_block import TITLE_FIELDS
 
 
-def summarize(payload: Mapping[str, Any]) -> dict[str, str | int | float | bool | None]:
+def summarize(payload: Mapping[str, Any]) -> dict[str, Scalar]:
     counts = payload.get("counts", {})
     msp = payload.get("modelspace", {})
     fields = payload.get("title_block", {}).get("fields", {})
     extents = payload.get("extents") or {}
     lo, hi = extents.get("min"), extents.get("max")
-    out: dict[str, str | int | float | bool | None] = {
+    out: dict[str, Scalar] = {
         "dxf_version": payload.get("dxf_version"),
         "release": payload.get("release"),
         "units": payload.get("units"),
@@ -37,7 +38,7 @@ def summarize(payload: Mapping[str, Any]) -> dict[str, str | int | float | bool 
     return out
 
 
-def rows(payload: Mapping[str, Any]) -> Iterator[dict[str, str | int | float | bool | None]]:
+def rows(payload: Mapping[str, Any]) -> Iterator[dict[str, Scalar]]:
     def xy(pos: Iterable[Any] | None) -> tuple[Any, Any]:
         p = list(pos or [None, None])
         return (p[0] if p else None, p[1] if len(p) > 1 else None)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from cadextract.extractors.base import Scalar
+
 #: how many classes the one-row summary names
 TOP_CLASSES = 5
-
-Scalar = str | int | float | bool | None
 
 
 def summarize(payload: Mapping[str, Any]) -> dict[str, Scalar]:

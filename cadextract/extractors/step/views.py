@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-Scalar = str | int | float | bool | None
+from cadextract.extractors.base import Scalar
 
 
 def summarize(payload: Mapping[str, Any]) -> dict[str, Scalar]:
