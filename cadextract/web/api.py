@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
 
 from cadextract.store import readmodels
 from cadextract.web import actions, present, reads
-from cadextract.web.app import engine_of, require_writable, resolve
+from cadextract.web.app import engine_of, read_job, require_writable, resolve
+from cadextract.web.jobquery import JobQuery, job_query
 from cadextract.web.pages import dashboard_data
 
 router = APIRouter(prefix="/api", tags=["console"])
@@ -71,16 +75,12 @@ def summary(request: Request) -> dict[str, Any]:
 @router.get("/jobs")
 def jobs(
     request: Request,
-    status: Annotated[list[str], Query()] = [],  # noqa: B006
-    format: Annotated[list[str], Query()] = [],  # noqa: B006
-    batch: str = "",
-    since: str = "",
-    path: str = "",
+    query: Annotated[JobQuery, Depends(job_query)],
     cursor: str = "",
     limit: Annotated[int, Query(ge=1, le=500)] = reads.PAGE_SIZE,
 ) -> dict[str, Any]:
     """One page of jobs, newest first; pass ``next_cursor`` back as ``cursor`` for the next."""
-    f = actions.job_filter(status, format, batch, since, path)
+    f = query.checked()
     with engine_of(request).connect() as conn:
         page = reads.jobs_page(conn, f, cursor=cursor or None, limit=limit)
     return {"jobs": [j.as_json() for j in page.jobs], "next_cursor": page.next_cursor}
@@ -89,26 +89,18 @@ def jobs(
 @router.get("/jobs/{job}")
 def job(request: Request, job: str) -> dict[str, Any]:
     """Every field of one job, its result tables and preview details."""
-    engine = engine_of(request)
-    job_id = resolve(engine, job)
-    with engine.connect() as conn:
-        j = readmodels.get(conn, job_id)
-        document = readmodels.get_result(conn, job_id)
-        preview = reads.preview_info(conn, job_id)
+    _, view = read_job(request, job, reads.job_view)
     return {
-        **j.as_json(),
-        "result": present.result_tables(document) if document else None,
-        "preview": preview,
+        **view.job.as_json(),
+        "result": present.result_tables(view.document) if view.document else None,
+        "preview": view.preview,
     }
 
 
 @router.get("/jobs/{job}/result")
 def result(request: Request, job: str) -> Any:
     """The whole result document."""
-    engine = engine_of(request)
-    job_id = resolve(engine, job)
-    with engine.connect() as conn:
-        document = readmodels.get_result(conn, job_id)
+    _, document = read_job(request, job, readmodels.get_result)
     if document is None:
         raise HTTPException(404, "this job has no result")
     return document
@@ -124,15 +116,19 @@ def preview(request: Request, job: str) -> Response:
 
 @router.post("/jobs/cancel", dependencies=Action)
 def cancel(request: Request, body: Ids) -> dict[str, Any]:
-    engine = engine_of(request)
-    outcome = actions.cancel(engine, [resolve(engine, i) for i in body.ids])
-    return {"message": outcome.message, **outcome.counts}
+    return _on_jobs(request, body, actions.cancel)
 
 
 @router.post("/jobs/retry", dependencies=Action)
 def retry(request: Request, body: Ids) -> dict[str, Any]:
+    return _on_jobs(request, body, actions.retry)
+
+
+def _on_jobs(
+    request: Request, body: Ids, act: Callable[[Engine, Sequence[uuid.UUID]], actions.Outcome]
+) -> dict[str, Any]:
     engine = engine_of(request)
-    outcome = actions.retry(engine, [resolve(engine, i) for i in body.ids])
+    outcome = act(engine, [resolve(engine, i) for i in body.ids])
     return {"message": outcome.message, **outcome.counts}
 
 

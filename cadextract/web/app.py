@@ -10,13 +10,13 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -26,6 +26,7 @@ from cadextract.web import actions, present, security
 from cadextract.web.security import WebConfig
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PUBLIC_PATHS = ("/login", "/static/")
 
@@ -89,6 +90,14 @@ def resolve(engine: Engine, given: str) -> uuid.UUID:
             return readmodels.resolve(conn, given)
     except (parsing.JobNotFound, parsing.AmbiguousPrefix) as exc:
         raise HTTPException(404, str(exc)) from None
+
+
+def read_job(request: Request, given: str, read: Callable[[Connection, uuid.UUID], T]) -> tuple[uuid.UUID, T]:
+    """Resolve the job named in a URL (404 otherwise) and ``read`` something of it."""
+    engine = engine_of(request)
+    job_id = resolve(engine, given)
+    with engine.connect() as conn:
+        return job_id, read(conn, job_id)
 
 
 def require_writable(request: Request) -> None:

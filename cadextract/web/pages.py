@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.engine import Engine
 
@@ -17,11 +18,13 @@ from cadextract.web import actions, present, reads, security
 from cadextract.web.app import (
     config_of,
     engine_of,
+    read_job,
     render,
     require_csrf,
     require_writable,
     resolve,
 )
+from cadextract.web.jobquery import JobQuery, job_query
 
 router = APIRouter(include_in_schema=False)
 Writable = [Depends(require_writable), Depends(require_csrf)]
@@ -57,27 +60,18 @@ def dashboard_fragment(request: Request) -> Response:
 
 
 @router.get("/jobs", response_class=HTMLResponse)
-def jobs(
-    request: Request,
-    status: Annotated[list[str], Query()] = [],  # noqa: B006 — FastAPI copies defaults
-    format: Annotated[list[str], Query()] = [],  # noqa: B006
-    batch: str = "",
-    since: str = "",
-    path: str = "",
-    cursor: str = "",
-) -> Response:
-    f = actions.job_filter(status, format, batch, since, path)
+def jobs(request: Request, query: Annotated[JobQuery, Depends(job_query)], cursor: str = "") -> Response:
+    f = query.checked()
     with engine_of(request).connect() as conn:
         page = reads.jobs_page(conn, f, cursor=cursor or None)
-    params = [("status", s) for s in status] + [("format", x) for x in format]
-    params += [(k, v) for k, v in (("batch", batch), ("since", since), ("path", path)) if v]
+    params = query.params()
     next_url = "/jobs?" + urlencode([*params, ("cursor", page.next_cursor)]) if page.next_cursor else None
     return render(
         request,
         "jobs.html",
         {
             "page": page,
-            "filters": {"status": status, "format": format, "batch": batch, "since": since, "path": path},
+            "filters": asdict(query),
             "statuses": [str(s) for s in JobStatus],
             "formats": ["pdf", "dxf", "ifc", "step"],
             "next_url": next_url,
@@ -89,12 +83,8 @@ def jobs(
 
 @router.get("/jobs/{job}", response_class=HTMLResponse)
 def job_page(request: Request, job: str) -> Response:
-    engine = engine_of(request)
-    job_id = resolve(engine, job)
-    with engine.connect() as conn:
-        j = readmodels.get(conn, job_id)
-        document = readmodels.get_result(conn, job_id)
-        preview = reads.preview_info(conn, job_id)
+    _, view = read_job(request, job, reads.job_view)
+    j, document, preview = view.job, view.document, view.preview
     fields = j.as_json()
     errors = fields.pop("errors")
     return render(
@@ -115,10 +105,7 @@ def job_page(request: Request, job: str) -> Response:
 @router.get("/jobs/{job}/preview")
 def job_preview(request: Request, job: str) -> Response:
     """The stored image; SVG under a CSP that lets nothing in it run, even opened directly."""
-    engine = engine_of(request)
-    job_id = resolve(engine, job)
-    with engine.connect() as conn:
-        image = preview_store.get(conn, job_id)
+    _, image = read_job(request, job, preview_store.get)
     if image is None:
         return Response("no preview", status_code=404, media_type="text/plain")
     headers = {"Content-Security-Policy": security.PREVIEW_CSP, "Cache-Control": "private, max-age=300"}
@@ -133,10 +120,7 @@ def job_preview(request: Request, job: str) -> Response:
 
 @router.get("/jobs/{job}/result.json")
 def job_result(request: Request, job: str) -> Response:
-    engine = engine_of(request)
-    job_id = resolve(engine, job)
-    with engine.connect() as conn:
-        document = readmodels.get_result(conn, job_id)
+    job_id, document = read_job(request, job, readmodels.get_result)
     if document is None:
         return Response("this job has no result", status_code=404, media_type="text/plain")
     return Response(

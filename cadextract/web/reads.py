@@ -281,3 +281,18 @@ def preview_info(conn: sa.Connection, job_id: uuid.UUID) -> dict[str, Any] | Non
         {"id": job_id},
     ).first()
     return None if row is None else {"mime": row.mime, "bytes": int(row.bytes), "seconds": float(row.seconds)}
+
+
+@dataclass(frozen=True)
+class JobView:
+    """One job as its page and the API show it: the job, its result document, its preview."""
+
+    job: readmodels.Job
+    document: dict[str, Any] | None
+    preview: dict[str, Any] | None
+
+
+def job_view(conn: sa.Connection, job_id: uuid.UUID) -> JobView:
+    return JobView(
+        readmodels.get(conn, job_id), readmodels.get_result(conn, job_id), preview_info(conn, job_id)
+    )

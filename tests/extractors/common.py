@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+from cadextract.extractors import registry
 from cadextract.extractors.base import Extractor
 from cadextract.result import build_document, validate
 
@@ -52,3 +55,34 @@ def check_progress(rec: Recorder) -> None:
     assert rec.values == sorted(rec.values), rec.values
     assert rec.values[-1] >= 99.0
     assert all(0.0 <= v <= 100.0 for v in rec.values)
+
+
+def flat_views(extractor: Extractor, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The extractor's summary and rows, each checked to hold only scalars; returns the rows."""
+    assert extractor.summarize is not None and extractor.rows is not None
+    summary = extractor.summarize(payload)
+    assert all(v is None or isinstance(v, str | int | float | bool) for v in summary.values()), summary
+    table = list(extractor.rows(payload))
+    for row in table:
+        assert all(v is None or isinstance(v, str | int | float | bool) for v in row.values()), row
+    return table
+
+
+def check_contract(extractor: Extractor, extensions: tuple[str, ...], timeout: float, library: str) -> None:
+    """The registry hands out this extractor under its name, with these settings."""
+    assert registry.get(extractor.name) is extractor
+    assert extractor.extensions == extensions
+    assert extractor.default_timeout == timeout
+    assert extractor.summarize is not None and extractor.rows is not None
+    assert library in extractor.versions()
+
+
+def imports_lightly(module: str, heavy: tuple[str, ...], *, versions: bool = False) -> bool:
+    """Importing ``module`` (and asking its versions, if ``versions``) in a fresh interpreter
+    loads none of ``heavy``."""
+    ask = "m.EXTRACTOR.versions(); " if versions else ""
+    code = (
+        f"import sys, importlib; m = importlib.import_module({module!r}); {ask}"
+        f"sys.exit(any(k in sys.modules for k in {heavy!r}))"
+    )
+    return subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cadextract.extractors import base, registry
+from cadextract.extractors import base
 from cadextract.extractors.ifc import EXTRACTOR, rows, summarize
 from samples.generators.ifc_step import make_ifc
 from tests.conftest import CORPUS, REFERENCE
@@ -36,10 +34,7 @@ def validated(path: Path, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_views(payload: dict[str, Any]) -> None:
-    summary = summarize(payload)
-    assert all(v is None or isinstance(v, str | int | float | bool) for v in summary.values()), summary
-    for row in rows(payload):
-        assert all(v is None or isinstance(v, str | int | float | bool) for v in row.values()), row
+    common.flat_views(EXTRACTOR, payload)
 
 
 def walk(nodes: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -58,17 +53,12 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
 
 
 def test_registry_and_contract() -> None:
-    ext = registry.get("ifc")
-    assert ext is EXTRACTOR
-    assert ext.extensions == (".ifc", ".ifczip")
-    assert ext.default_timeout == 1800
-    assert ext.summarize is summarize and ext.rows is rows
-    assert "ifcopenshell" in ext.versions()
+    common.check_contract(EXTRACTOR, (".ifc", ".ifczip"), 1800, "ifcopenshell")
+    assert EXTRACTOR.summarize is summarize and EXTRACTOR.rows is rows
 
 
 def test_module_import_is_light() -> None:
-    code = "import sys, cadextract.extractors.ifc; sys.exit('ifcopenshell' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+    assert common.imports_lightly("cadextract.extractors.ifc", ("ifcopenshell",))
 
 
 def test_sample_summary(sample: tuple[Path, dict[str, Any]]) -> None:

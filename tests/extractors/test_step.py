@@ -7,14 +7,12 @@ of :mod:`cadextract.extractors.step`); only a file without any geometry raises `
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cadextract.extractors import base, registry
+from cadextract.extractors import base
 from cadextract.extractors.step import EXTRACTOR, protocol_of, rows, summarize
 from samples.generators.ifc_step import make_step
 from tests.conftest import CORPUS, REFERENCE
@@ -47,12 +45,7 @@ def validated(path: Path, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_views(payload: dict[str, Any]) -> None:
-    summary = summarize(payload)
-    assert all(v is None or isinstance(v, str | int | float | bool) for v in summary.values()), summary
-    table = list(rows(payload))
-    assert len(table) == len(payload["solids"])
-    for row in table:
-        assert all(v is None or isinstance(v, str | int | float | bool) for v in row.values()), row
+    assert len(common.flat_views(EXTRACTOR, payload)) == len(payload["solids"])
 
 
 def close(a: float, b: float, rel: float = REL) -> bool:
@@ -69,20 +62,12 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
 
 
 def test_registry_and_contract() -> None:
-    ext = registry.get("step")
-    assert ext is EXTRACTOR
-    assert ext.extensions == (".stp", ".step")
-    assert ext.default_timeout == 1800
-    assert ext.summarize is summarize and ext.rows is rows
-    assert "cadquery-ocp" in ext.versions()
+    common.check_contract(EXTRACTOR, (".stp", ".step"), 1800, "cadquery-ocp")
+    assert EXTRACTOR.summarize is summarize and EXTRACTOR.rows is rows
 
 
 def test_module_import_is_light() -> None:
-    code = (
-        "import sys, cadextract.extractors.step as m; m.EXTRACTOR.versions(); "
-        "sys.exit(any(k in sys.modules for k in ('OCP', 'cadquery')))"
-    )
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+    assert common.imports_lightly("cadextract.extractors.step", ("OCP", "cadquery"), versions=True)
 
 
 def test_protocols() -> None:
