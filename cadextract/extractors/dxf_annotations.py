@@ -14,7 +14,7 @@ from cadextract.extractors.drawing.labels import bom_column
 from cadextract.extractors.drawing.model import BomItem, DatumRef, FeatureControlFrame
 from cadextract.extractors.shared import attempt, tolerated
 
-#: DXF dimension type name (dxf.DIMTYPE_NAMES) → annotation kind
+#: DXF dimension type name (dxf.records.DIMTYPE_NAMES) → annotation kind
 KIND = {"linear": "linear", "aligned": "linear", "ordinate": "linear", "angular": "angle",
         "angular_3point": "angle", "arc": "linear", "diameter": "diameter", "radius": "radius",
         "large_radial": "radius"}  # fmt: skip
