@@ -18,15 +18,17 @@ from rich.text import Text
 
 from cadextract.display import clean, printable, safe_text
 from cadextract.fmt import left_ellipsis
+from cadextract.models import JobStatus
 from cadextract.store.commands import Enqueued
 from cadextract.store.readmodels import Job, PurgeGroup, Summary
 
-STATUS_STYLE = {
-    "pending": "yellow",
-    "processing": "cyan",
-    "completed": "green",
-    "failed": "red",
-    "cancelled": "magenta",
+#: the colour of each status (a colour map, not the list of statuses: that is models.JobStatus)
+STATUS_STYLE: dict[str, str] = {
+    JobStatus.PENDING: "yellow",
+    JobStatus.PROCESSING: "cyan",
+    JobStatus.COMPLETED: "green",
+    JobStatus.FAILED: "red",
+    JobStatus.CANCELLED: "magenta",
 }
 
 
@@ -322,7 +324,7 @@ def work_view(
 
 
 def summary_counts_table(s: Summary) -> Table:
-    states = ["pending", "processing", "completed", "failed", "cancelled"]
+    states = [s.value for s in JobStatus]
     counts = Table(box=box.SIMPLE_HEAD)
     counts.add_column("format")
     for st in states:
