@@ -111,11 +111,11 @@ def serve(
 
     Dashboard, jobs, results with previews, actions, and a JSON API under /api/.
     """
-    from cadextract.web.serve import serve as run_console
-
     st = state(ctx)
     with user_errors():
         config = ops_search.console_config(host, port, token, read_only=read_only)
+        from cadextract.web.serve import serve as run_console  # the web stack, once the settings pass
+
         engine = st.engine(pool_size=5)
         err.print(
             f"console on http://{host}:{port}/{' (read-only)' if read_only else ''}"
