@@ -232,7 +232,7 @@ def jobs_table(jobs: Sequence[Job], *, now: datetime | None = None, width: int =
         table.add_column("error", overflow="fold", style="red")
     for j in jobs:
         state = status_text(j.status)
-        if j.status == "processing":
+        if j.status == JobStatus.PROCESSING:
             state.append(f" {j.progress:.0f}%")
         cells: list[RenderableType] = [
             short_id(j.id),
@@ -252,7 +252,7 @@ def jobs_table(jobs: Sequence[Job], *, now: datetime | None = None, width: int =
 
 def tries_text(j: Job) -> str:
     """'2/4' while retries remain; a failed job says it is over ('1, final')."""
-    if j.status == "failed":
+    if j.status == JobStatus.FAILED:
         return f"{j.attempts}, final"
     return f"{j.attempts}/{j.max_attempts}"
 

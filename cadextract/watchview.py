@@ -79,7 +79,7 @@ def watch_view(w: Watch, *, width: int = 120, now: datetime | None = None) -> Re
     now = now or datetime.now(UTC)
     d, a = w.dashboard, w.activity
     e = estimate(a)
-    failed = d.summary.by_status.get("failed", 0)
+    failed = d.summary.by_status.get(JobStatus.FAILED, 0)
     head = Text.assemble(
         ("cadextract watch  ", "bold"),
         (_scope(w), "bold"),

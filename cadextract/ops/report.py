@@ -103,7 +103,7 @@ class RunReport:
 
     @property
     def new_failures(self) -> int:
-        return self.count("failed", known=False)
+        return self.count(JobStatus.FAILED, known=False)
 
     @property
     def unfinished(self) -> int:
@@ -116,11 +116,11 @@ class RunReport:
             "submitted": self.submitted,
             "already_known": self.already_known,
             "not_submittable": [{"path": p, "reason": r} for p, r in self.not_submittable],
-            "completed": self.count("completed"),
-            "failed": self.count("failed"),
+            "completed": self.count(JobStatus.COMPLETED),
+            "failed": self.count(JobStatus.FAILED),
             "new_failures": self.new_failures,
             "known_failures": self.known_failures,
-            "cancelled": self.count("cancelled"),
+            "cancelled": self.count(JobStatus.CANCELLED),
             "unfinished": self.unfinished,
             "hashed": self.scan.hashed,
             "unchanged": self.scan.unchanged,
@@ -132,8 +132,8 @@ class RunReport:
     def line(self) -> str:
         """The one line `run` prints at the end."""
         return (
-            f"run {self.batch}: {self.count('completed')} completed, {self.new_failures} failed, "
-            f"{self.known_failures} known failures, {self.count('cancelled')} cancelled, "
+            f"run {self.batch}: {self.count(JobStatus.COMPLETED)} completed, {self.new_failures} failed, "
+            f"{self.known_failures} known failures, {self.count(JobStatus.CANCELLED)} cancelled, "
             f"{self.unfinished} unfinished, {len(self.not_submittable)} not submittable, "
             f"{len(self.scan.disappeared)} disappeared, in {self.seconds:.1f}s"
         )
@@ -141,7 +141,7 @@ class RunReport:
 
 def run_exit_code(report: RunReport) -> int:
     """0 all completed; 1 something new went wrong; 5 only old, known failures remain."""
-    if report.new_failures or report.count("cancelled") or report.unfinished:
+    if report.new_failures or report.count(JobStatus.CANCELLED) or report.unfinished:
         return 1
     if report.known_failures:
         return KNOWN_FAILURES_ONLY

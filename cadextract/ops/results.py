@@ -13,6 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 
 from cadextract.extractors import registry
+from cadextract.models import JobStatus
 from cadextract.ops import inputs
 from cadextract.ops.errors import BadInput, NotFound
 from cadextract.store import parsing, readmodels
@@ -130,7 +131,7 @@ def results_filter(
     path: str | None,
 ) -> readmodels.JobFilter:
     """`export`'s selection: completed jobs only (the only ones with results)."""
-    if status and inputs.split(status) != ["completed"]:
+    if status and inputs.split(status) != [JobStatus.COMPLETED]:
         raise BadInput("export writes results, which only completed jobs have (--status completed)")
     return inputs.job_filter(None, fmt, batch, since, path)
 
