@@ -2,13 +2,13 @@
 
 ``cadextract.cli:app`` is the Typer app (the console script's target in older installs).
 Commands are registered here, in the order ``--help`` lists them; each lives in the module
-of its group: queue, results, work, web, admin. Errors become exit codes in ``app``.
+of its group: queue, results, work, web, admin. Errors become exit codes in ``base``.
 """
 
 from __future__ import annotations
 
 from cadextract.cli import admin, queue, results, web, work
-from cadextract.cli.app import app, db_app
+from cadextract.cli.base import app, db_app
 
 app.command()(queue.submit)
 app.command()(work.work)

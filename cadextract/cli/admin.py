@@ -10,8 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from cadextract import db, views
-from cadextract.cli.app import Exit as Code
-from cadextract.cli.app import err, finish, out, state, user_errors
+from cadextract.cli.base import Exit as Code
+from cadextract.cli.base import err, finish, out, state, user_errors
 from cadextract.cli.options import JsonOpt
 from cadextract.display import printable
 from cadextract.ops import dbinfo

@@ -14,8 +14,8 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from cadextract import files, setting_rules, views, watchview
-from cadextract.cli.app import Exit as Code
-from cadextract.cli.app import Failed, err, out, state, user_errors
+from cadextract.cli.base import Exit as Code
+from cadextract.cli.base import Failed, err, out, state, user_errors
 from cadextract.cli.options import (
     BatchFilter,
     BatchOpt,

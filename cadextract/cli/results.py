@@ -11,8 +11,8 @@ from typing import IO, Annotated
 import typer
 
 from cadextract import views
-from cadextract.cli.app import Exit as Code
-from cadextract.cli.app import Failed, err, out, state, user_errors
+from cadextract.cli.base import Exit as Code
+from cadextract.cli.base import Failed, err, out, state, user_errors
 from cadextract.cli.options import BatchFilter, FormatFilter, PathFilter, SinceFilter
 from cadextract.display import printable
 from cadextract.ops import inputs, results

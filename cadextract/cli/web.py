@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from cadextract.cli.app import err, out, state, user_errors
+from cadextract.cli.base import err, out, state, user_errors
 from cadextract.cli.options import BatchFilter, FormatFilter, JsonOpt, PathFilter
 from cadextract.ops import search as ops_search
 

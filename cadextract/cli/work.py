@@ -13,8 +13,8 @@ from rich.live import Live
 
 from cadextract import views
 from cadextract.cli import logs
-from cadextract.cli.app import Exit as Code
-from cadextract.cli.app import Failed, State, err, finish, out, state, user_errors
+from cadextract.cli.base import Exit as Code
+from cadextract.cli.base import Failed, State, err, finish, out, state, user_errors
 from cadextract.cli.options import (
     BatchOpt,
     ConcurrencyOpt,

@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from cadextract import __version__, db, files
 from cadextract.cli import app
-from cadextract.cli.app import Exit, exit_code, message
+from cadextract.cli.base import Exit, exit_code, message
 from cadextract.config import ConfigError
 from cadextract.extractors.registry import UnknownFormat
 from cadextract.models import JobStatus
