@@ -105,3 +105,14 @@ def finite_number_problem(name: str, value: object, *, high: float | None = None
     if isinstance(value, int) and abs(value) > 2**63 - 1:
         return f"--option {name}={value}: too large"
     return None
+
+
+def job_timeout_problem(value: object) -> str | None:
+    """Why a job's ``timeout`` option is refused (None: it is usable). The one rule for it:
+    `submit` refuses such a value, the worker runs such a job with the default limit."""
+    problem = finite_number_problem("timeout", value, high=JOB_TIMEOUT_MAX)
+    if problem:
+        return problem
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        return f"--option timeout={value!r}: give a number of seconds above 0"
+    return None

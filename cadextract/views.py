@@ -18,15 +18,17 @@ from rich.text import Text
 
 from cadextract.display import clean, printable, safe_text
 from cadextract.fmt import left_ellipsis
+from cadextract.models import JobStatus
 from cadextract.store.commands import Enqueued
 from cadextract.store.readmodels import Job, PurgeGroup, Summary
 
-STATUS_STYLE = {
-    "pending": "yellow",
-    "processing": "cyan",
-    "completed": "green",
-    "failed": "red",
-    "cancelled": "magenta",
+#: the colour of each status (a colour map, not the list of statuses: that is models.JobStatus)
+STATUS_STYLE: dict[str, str] = {
+    JobStatus.PENDING: "yellow",
+    JobStatus.PROCESSING: "cyan",
+    JobStatus.COMPLETED: "green",
+    JobStatus.FAILED: "red",
+    JobStatus.CANCELLED: "magenta",
 }
 
 
@@ -230,7 +232,7 @@ def jobs_table(jobs: Sequence[Job], *, now: datetime | None = None, width: int =
         table.add_column("error", overflow="fold", style="red")
     for j in jobs:
         state = status_text(j.status)
-        if j.status == "processing":
+        if j.status == JobStatus.PROCESSING:
             state.append(f" {j.progress:.0f}%")
         cells: list[RenderableType] = [
             short_id(j.id),
@@ -250,7 +252,7 @@ def jobs_table(jobs: Sequence[Job], *, now: datetime | None = None, width: int =
 
 def tries_text(j: Job) -> str:
     """'2/4' while retries remain; a failed job says it is over ('1, final')."""
-    if j.status == "failed":
+    if j.status == JobStatus.FAILED:
         return f"{j.attempts}, final"
     return f"{j.attempts}/{j.max_attempts}"
 
@@ -322,7 +324,7 @@ def work_view(
 
 
 def summary_counts_table(s: Summary) -> Table:
-    states = ["pending", "processing", "completed", "failed", "cancelled"]
+    states = [s.value for s in JobStatus]
     counts = Table(box=box.SIMPLE_HEAD)
     counts.add_column("format")
     for st in states:

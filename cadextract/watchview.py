@@ -12,8 +12,9 @@ from rich.text import Text
 
 from cadextract import fmt, ops
 from cadextract.display import safe_text
+from cadextract.models import JobStatus
 from cadextract.store.readmodels import Activity, Dashboard
-from cadextract.views import STATUS_STYLE, ago, duration, progress_cell, short_id, summary_counts_table
+from cadextract.views import ago, duration, progress_cell, short_id, summary_counts_table
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def watch_view(w: Watch, *, width: int = 120, now: datetime | None = None) -> Re
     now = now or datetime.now(UTC)
     d, a = w.dashboard, w.activity
     e = estimate(a)
-    failed = d.summary.by_status.get("failed", 0)
+    failed = d.summary.by_status.get(JobStatus.FAILED, 0)
     head = Text.assemble(
         ("cadextract watch  ", "bold"),
         (_scope(w), "bold"),
@@ -170,7 +171,7 @@ def watch_line(w: Watch, *, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     d, a = w.dashboard, w.activity
     e = estimate(a)
-    counts = " ".join(f"{k}={d.summary.by_status.get(k, 0)}" for k in STATUS_STYLE)
+    counts = " ".join(f"{k}={d.summary.by_status.get(k, 0)}" for k in JobStatus)
     eta = (
         "done"
         if a.batch_total and a.batch_done >= a.batch_total

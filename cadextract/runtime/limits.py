@@ -9,6 +9,7 @@ import enum
 import logging
 import signal
 
+from cadextract import setting_rules
 from cadextract.config import Settings
 from cadextract.extractors import registry
 from cadextract.runtime.outcomes import SHUTDOWN, Kill, KillReason
@@ -25,11 +26,11 @@ def timeout_for(job: Claimed, settings: Settings) -> float:
     """Seconds a job may run: its own option, else the worker's setting, else its format's default."""
     raw = job.options.get("timeout")
     if raw is not None:
-        try:
-            return max(0.1, float(raw))
-        except (TypeError, ValueError):
-            # `submit` rejects this; a job enqueued some other way still runs, with the default
-            log.warning("job %s: option timeout=%r is not a number; using the default", job.id, raw)
+        problem = setting_rules.job_timeout_problem(raw)  # the rule `submit` refuses by
+        if problem is None and isinstance(raw, (int, float)):
+            return float(raw)
+        # a job enqueued some other way (SQL, an older version) still runs, with the default
+        log.warning("job %s: %s; using the default", job.id, problem)
     if settings.timeout_seconds is not None:
         return settings.timeout_seconds
     try:

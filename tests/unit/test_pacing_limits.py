@@ -69,8 +69,8 @@ def test_pipes_are_topped_up_in_chunks_or_at_once_when_idle() -> None:
 
 def test_timeout_comes_from_the_job_then_the_worker_then_the_format() -> None:
     assert limits.timeout_for(claimed(timeout=5), SETTINGS) == 5.0
-    assert limits.timeout_for(claimed(timeout=0), SETTINGS) == 0.1
     with_setting = dataclasses.replace(SETTINGS, timeout_seconds=42.0)
+    assert limits.timeout_for(claimed(timeout=0), with_setting) == 42.0  # submit's rule refuses 0
     assert limits.timeout_for(claimed(), with_setting) == 42.0
     assert limits.timeout_for(claimed(timeout="soon"), with_setting) == 42.0  # warns, falls back
     assert limits.timeout_for(claimed(fmt="no-such-format"), SETTINGS) == limits.FALLBACK_TIMEOUT

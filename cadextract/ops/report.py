@@ -1,7 +1,6 @@
-"""Operator decisions as pure functions: what a nightly run queues, what its report and
-exit code say, where the report may go, and what `watch` can honestly estimate.
+"""What a nightly run queues, what its report and exit code say, where the report may go.
 
-Nothing here touches the database or prints; the CLI gathers the facts, asks, then acts.
+Pure: nothing here touches the database or prints; the CLI gathers the facts, asks, then acts.
 """
 
 from __future__ import annotations
@@ -12,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from cadextract.models import ACTIVE, FINISHED, JobStatus
 
 #: run's exit code when nothing new went wrong but some files are known failures
 KNOWN_FAILURES_ONLY = 5
@@ -33,11 +34,11 @@ def admit(latest_status: str | None, *, force: bool = False, retry_failed: bool 
     failure*: a nightly run must not queue it again every night. ``--retry-failed`` (or
     ``--force``) queues it anyway. A cancelled job is not a verdict on the file: queue.
     """
-    if latest_status in ("pending", "processing"):
+    if latest_status in ACTIVE:
         return Admission.ALREADY_QUEUED
-    if latest_status == "completed" and not force:
+    if latest_status == JobStatus.COMPLETED and not force:
         return Admission.ALREADY_COMPLETED
-    if latest_status == "failed" and not (force or retry_failed):
+    if latest_status == JobStatus.FAILED and not (force or retry_failed):
         return Admission.KNOWN_FAILURE
     return Admission.QUEUE
 
@@ -102,11 +103,11 @@ class RunReport:
 
     @property
     def new_failures(self) -> int:
-        return self.count("failed", known=False)
+        return self.count(JobStatus.FAILED, known=False)
 
     @property
     def unfinished(self) -> int:
-        return sum(1 for f in self.files if f.status not in ("completed", "failed", "cancelled"))
+        return sum(1 for f in self.files if f.status not in FINISHED)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -115,11 +116,11 @@ class RunReport:
             "submitted": self.submitted,
             "already_known": self.already_known,
             "not_submittable": [{"path": p, "reason": r} for p, r in self.not_submittable],
-            "completed": self.count("completed"),
-            "failed": self.count("failed"),
+            "completed": self.count(JobStatus.COMPLETED),
+            "failed": self.count(JobStatus.FAILED),
             "new_failures": self.new_failures,
             "known_failures": self.known_failures,
-            "cancelled": self.count("cancelled"),
+            "cancelled": self.count(JobStatus.CANCELLED),
             "unfinished": self.unfinished,
             "hashed": self.scan.hashed,
             "unchanged": self.scan.unchanged,
@@ -131,8 +132,8 @@ class RunReport:
     def line(self) -> str:
         """The one line `run` prints at the end."""
         return (
-            f"run {self.batch}: {self.count('completed')} completed, {self.new_failures} failed, "
-            f"{self.known_failures} known failures, {self.count('cancelled')} cancelled, "
+            f"run {self.batch}: {self.count(JobStatus.COMPLETED)} completed, {self.new_failures} failed, "
+            f"{self.known_failures} known failures, {self.count(JobStatus.CANCELLED)} cancelled, "
             f"{self.unfinished} unfinished, {len(self.not_submittable)} not submittable, "
             f"{len(self.scan.disappeared)} disappeared, in {self.seconds:.1f}s"
         )
@@ -140,7 +141,7 @@ class RunReport:
 
 def run_exit_code(report: RunReport) -> int:
     """0 all completed; 1 something new went wrong; 5 only old, known failures remain."""
-    if report.new_failures or report.count("cancelled") or report.unfinished:
+    if report.new_failures or report.count(JobStatus.CANCELLED) or report.unfinished:
         return 1
     if report.known_failures:
         return KNOWN_FAILURES_ONLY
@@ -169,7 +170,7 @@ def run_report(
     for s in submitted:
         job = final.get(s.job_id, {}) if s.job_id else {}
         status = str(job.get("status", "missing"))
-        bad = status in ("failed", "cancelled")
+        bad = status in (JobStatus.FAILED, JobStatus.CANCELLED)
         files.append(
             FileOutcome(
                 path=s.path,
@@ -206,57 +207,3 @@ def report_path_problem(path: Path) -> str | None:
     if not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
         return f"--report {path}: cannot create files in {parent}"
     return None
-
-
-# -- watch --------------------------------------------------------------------------
-
-
-class Liveness(enum.Enum):
-    """Whether anything is working on the queue, judged from leases and recent finishes."""
-
-    WORKING = "working"
-    IDLE = "idle"  # nothing to do
-    NO_WORKER = "no worker"  # runnable jobs, nobody holds or finished one lately
-    STALLED = "stalled"  # jobs held, but their leases expired (worker gone)
-
-
-def liveness(*, runnable: int, live_leases: int, expired_leases: int, finished_recently: int) -> Liveness:
-    """Pending work with no live lease and nothing finished lately means no worker runs."""
-    if live_leases:
-        return Liveness.WORKING
-    if expired_leases:
-        return Liveness.STALLED
-    if runnable and not finished_recently:
-        return Liveness.NO_WORKER
-    if runnable:
-        return Liveness.WORKING
-    return Liveness.IDLE
-
-
-def eta_window(mean_job_seconds: float | None) -> float:
-    """Seconds of history to judge throughput by: ~20 jobs' worth, 1 to 15 minutes."""
-    if not mean_job_seconds:
-        return 60.0
-    return min(900.0, max(60.0, 20.0 * mean_job_seconds))
-
-
-def eta_seconds(
-    *, remaining: int, finished_in_window: int, window: float, active_for: float | None, state: Liveness
-) -> float | None:
-    """Time left at the throughput of the window (or of the batch, if it is younger)."""
-    if not remaining or state in (Liveness.NO_WORKER, Liveness.STALLED) or finished_in_window <= 0:
-        return None
-    return remaining / (finished_in_window / throughput_span(window, active_for))
-
-
-def throughput_span(window: float, active_for: float | None) -> float:
-    """Seconds the finished count covers: the window, or the batch's age if younger (10 s at least)."""
-    span = min(window, active_for) if active_for and active_for > 0 else window
-    return max(span, 10.0)
-
-
-def libpq_url(url: str) -> str:
-    """A SQLAlchemy URL as libpq tools (pg_dump, psql) take it: postgresql://, password in clear."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
