@@ -115,7 +115,7 @@ def main() -> int:
         "jobs, path glob (one file)": "/jobs?path=part-0500000.pdf",
         "jobs API, status=pending": "/api/jobs?status=pending",
         "batches page": "/batches",
-        "search (path substring)": "/search?q=part-0777777",
+        "search box (full-text index)": "/search?q=part-0777777",
     }
     from cadextract.web.pages import dashboard_data
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     SmallInteger,
     Table,
     Text,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
@@ -198,3 +199,13 @@ source_files = Table(
     Index("ix_source_files_content", "sha256", "format"),
     Index("ix_source_files_prefix", text("path text_pattern_ops")),
 )
+
+
+def _path_rev_index(name: str, table: Table) -> Index:
+    """A path glob naming a file finds its rows by the reversed path (migration 0006)."""
+    expr = func.reverse(func.lower(table.c.path)).label("path_rev")
+    return Index(name, expr, postgresql_ops={"path_rev": "text_pattern_ops"})
+
+
+_path_rev_index("ix_jobs_path_rev", jobs)
+_path_rev_index("ix_source_files_path_rev", source_files)

@@ -23,6 +23,8 @@ class Preview:
     mime: str
     data: bytes
     seconds: float
+    #: CPU seconds of the renderer's process (not stored; benchmarks compare it with extraction)
+    cpu_seconds: float = 0.0
 
     @property
     def gzipped(self) -> bool:

@@ -50,15 +50,16 @@ def make(
     if not finished:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    _pid, status = os.waitpid(pid, 0)
+    _pid, status, usage = os.wait4(pid, 0)
     seconds = time.perf_counter() - started
+    cpu = usage.ru_utime + usage.ru_stime
     if not finished:
         return None, f"preview skipped: it took longer than {budget:.0f}s"
     if os.WIFSIGNALED(status):
         return None, f"preview failed: the renderer was killed by {signal.Signals(os.WTERMSIG(status)).name}"
     head, _, body = raw.partition(b"\n")
     if head.startswith(b"ok "):
-        return Preview(mime=head[3:].decode(), data=body, seconds=seconds), None
+        return Preview(mime=head[3:].decode(), data=body, seconds=seconds, cpu_seconds=cpu), None
     return None, "preview failed: " + (body.decode(errors="replace") or "the renderer stopped")
 
 

@@ -50,3 +50,31 @@ def glob_to_like(pattern: str) -> str:
             out.append(ch)
     like = "".join(out)
     return like if "/" in pattern else "%/" + like
+
+
+#: a glob ending in at least this many literal characters (a file name, not ".pdf") is
+#: looked up by the reversed-path index; a shorter ending matches too many rows for it
+SUFFIX_PROBE_MIN = 8
+
+
+def suffix_probe(like: str) -> str | None:
+    """A LIKE prefix pattern for ``reverse(lower(path))`` implied by ``like``, or None.
+
+    ``%/part-0500000.pdf`` ends in literal text, so every match's reversed, lower-cased
+    path starts with ``fdp.0000050-trap/``; the index on that expression finds the few
+    candidates without walking the table.
+    """
+    tail: list[str] = []  # the literal characters after the last wildcard
+    chars = iter(like)
+    for ch in chars:
+        if ch == "\\":
+            tail.append(next(chars, ""))
+        elif ch in "%_":
+            tail = []
+        else:
+            tail.append(ch)
+    # ASCII only: Python's lower() must agree with the server's for the probe to be exact
+    if len(tail) < SUFFIX_PROBE_MIN or not "".join(tail).isascii():
+        return None
+    reversed_lower = "".join(tail).lower()[::-1]
+    return "".join("\\" + c if c in "%_\\" else c for c in reversed_lower) + "%"

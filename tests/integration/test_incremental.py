@@ -101,7 +101,11 @@ def test_rename_dedupes_by_content_reports_the_old_path_and_finds_the_new(db: En
     with db.connect() as conn:
         by_new = readmodels.list_jobs(conn, readmodels.JobFilter(path_glob="renamed.dxf"))
         by_old = readmodels.list_jobs(conn, readmodels.JobFilter(path_glob=f.name))
+        # a file name is looked up through the reversed-path indexes; case is ignored there too
+        by_upper = readmodels.list_jobs(conn, readmodels.JobFilter(path_glob="RENAMED.DXF"))
+        by_walk = readmodels.list_jobs(conn, readmodels.JobFilter(path_glob="*med.dxf"))
     assert [j.id for j in by_new] == [job_id] and [j.id for j in by_old] == [job_id]
+    assert [j.id for j in by_upper] == [j.id for j in by_walk] == [job_id]
     # gone files stay reported (and their jobs kept) until they come back
     assert go(db, tmp_path / "t").disappeared == [str(f), str(g)]
     g.write_bytes(b"back")

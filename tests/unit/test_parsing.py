@@ -39,3 +39,18 @@ def test_glob_to_like() -> None:
     assert parsing.glob_to_like("*.dxf") == "%/%.dxf"
     assert parsing.glob_to_like("/data/*/a?.pdf") == "/data/%/a_.pdf"
     assert parsing.glob_to_like("100%_done.pdf") == "%/100\\%\\_done.pdf"
+
+
+@pytest.mark.parametrize(
+    ("glob", "probe"),
+    [
+        ("part-0500000.pdf", "fdp.0000050-trap/%"),  # a file name: the reversed path starts so
+        ("*/Drawings/Bracket.DXF", "fxd.tekcarb/sgniward/%"),  # lower-cased, like the index
+        ("*rev_B_final.pdf", "fdp.lanif\\_b\\_ver%"),  # _ is literal text in a glob: escaped
+        ("*.dxf", None),  # too short an ending: the probe would match a quarter of the table
+        ("*/drawings/*", None),  # ends in a wildcard
+        ("*/Maßblatt-01.pdf", None),  # non-ASCII: Python's lower() need not be the server's
+    ],
+)
+def test_suffix_probe(glob: str, probe: str | None) -> None:
+    assert parsing.suffix_probe(parsing.glob_to_like(glob)) == probe

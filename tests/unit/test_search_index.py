@@ -239,3 +239,12 @@ def test_snippets_highlight_without_markup_and_in_one_line() -> None:
     assert "/d/[b]x[/b].dxf" in shown and "[bold red]CX[/] CX-1001 · REV B" in shown
     assert render.footer([hit], all_jobs=False) == "1 of 1 matching files"
     assert render.footer([], all_jobs=True) == "no matching jobs"
+
+
+def test_internal_formats_write_no_index_row() -> None:
+    # noop/test-* read no drawing: no entry, so the no-op benchmark measures the queue alone
+    for fmt in ("noop", "test-sleep"):
+        doc = {"format": fmt, "file": {"path": "/q/a.bin"}, "payload": {}}
+        assert document.entry_json(doc) == (None, [])
+    text, _ = document.entry_json({"format": "dxf", "file": {"path": "/q/a.dxf"}, "payload": {}})
+    assert text is not None and "a.dxf" in text
