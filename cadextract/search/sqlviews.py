@@ -32,7 +32,11 @@ VIEWS: dict[str, str] = {
         SELECT s.job_id, s.path, regexp_replace(s.path, '^.*/', '') AS file_name, s.format, s.batch,
                j.sha256, j.size AS size_bytes, s.completed_at,
                {", ".join(f"s.fields ->> '{c}' AS {c}" for c in TITLE_COLUMNS)}
-        FROM {S}.search_index s JOIN {S}.extraction_jobs j ON j.id = s.job_id
+        FROM {S}.search_index s
+        -- one primary-key probe per document shown: OFFSET 0 keeps the planner from turning
+        -- this into a hash join that reads every job to show one batch (migration 0006)
+        CROSS JOIN LATERAL (SELECT sha256, size FROM {S}.extraction_jobs
+                            WHERE id = s.job_id OFFSET 0) j
         WHERE s.is_latest""",
     # every text a drawing shows: DXF TEXT/MTEXT and attribute values, PDF page text
     "texts": f"""

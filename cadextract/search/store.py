@@ -111,9 +111,10 @@ def index_batch(
     rows = conn.execute(
         sa.text(
             f"""SELECT j.id, r.document FROM {JOBS} j JOIN {RESULTS} r ON r.job_id = j.id
-                WHERE j.status = 'completed' AND {where} ORDER BY j.id LIMIT :limit"""
+                WHERE j.status = 'completed' AND j.format <> :unindexed AND {where}
+                ORDER BY j.id LIMIT :limit"""
         ),
-        {**params, "limit": limit},
+        {**params, "limit": limit, "unindexed": document.UNINDEXED_FORMAT},
     ).all()
     write(conn, [(r.id, document.index_entry(r.document).to_json()) for r in rows])
     return len(rows), (rows[-1].id if rows else None)
@@ -142,11 +143,12 @@ class Counts:
 def counts(conn: sa.Connection) -> Counts:
     row = conn.execute(
         sa.text(
-            f"""SELECT (SELECT count(*) FROM {JOBS} WHERE status = 'completed') AS completed,
+            f"""SELECT (SELECT count(*) FROM {JOBS} WHERE status = 'completed' AND format <> :unindexed)
+                       AS completed,
                        count(*) AS indexed, count(*) FILTER (WHERE version < :v) AS stale
                 FROM {INDEX}"""
         ),
-        {"v": document.INDEX_VERSION},
+        {"v": document.INDEX_VERSION, "unindexed": document.UNINDEXED_FORMAT},
     ).one()
     return Counts(int(row.completed), int(row.indexed), int(row.stale))
 

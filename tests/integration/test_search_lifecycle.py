@@ -22,6 +22,11 @@ FAST = Settings(
 )
 
 
+def _enqueue(engine: Engine, paths: list[Path]) -> list[uuid.UUID]:
+    """Jobs that do nothing but are indexed like real ones (``noop`` writes no index row)."""
+    return enqueue_files(engine, paths, fmt="test-sleep", options={"seconds": 0})
+
+
 def _run(engine: Engine, **kw: Any) -> None:
     supervisor.Supervisor(engine, FAST, supervisor.Options(concurrency=1, until_empty=True, **kw)).run()
 
@@ -39,7 +44,7 @@ def _index_rows(engine: Engine) -> dict[uuid.UUID, bool]:
 
 def test_forced_rerun_gives_one_hit_the_newest(clean_db: Engine, tmp_path: Path) -> None:
     [path] = make_files(tmp_path, 1, prefix="rerun-part")
-    [first] = enqueue_files(clean_db, [path])
+    [first] = _enqueue(clean_db, [path])
     _run(clean_db)
     row = job_rows(clean_db)[first]
     with clean_db.begin() as conn:  # what `cadextract submit --force` does
@@ -64,7 +69,7 @@ def test_forced_rerun_gives_one_hit_the_newest(clean_db: Engine, tmp_path: Path)
 
 
 def test_purge_removes_the_index_rows(clean_db: Engine, tmp_path: Path) -> None:
-    enqueue_files(clean_db, make_files(tmp_path, 5, prefix="purged"))
+    _enqueue(clean_db, make_files(tmp_path, 5, prefix="purged"))
     _run(clean_db)
     assert len(_index_rows(clean_db)) == 5 and len(_hits(clean_db, "purged*")) == 5
     with clean_db.begin() as conn:
@@ -94,7 +99,7 @@ def test_cancel_and_retry_leave_no_stale_hits(clean_db: Engine, tmp_path: Path) 
 
 def test_a_completed_job_that_leaves_completed_takes_its_hits_along(clean_db: Engine, tmp_path: Path) -> None:
     # no command does this today; the trigger keeps the index honest if one ever does
-    [jid] = enqueue_files(clean_db, make_files(tmp_path, 1, prefix="reopened"))
+    [jid] = _enqueue(clean_db, make_files(tmp_path, 1, prefix="reopened"))
     _run(clean_db)
     assert _hits(clean_db, "reopened*") == [jid]
     with clean_db.begin() as conn:
@@ -104,11 +109,19 @@ def test_a_completed_job_that_leaves_completed_takes_its_hits_along(clean_db: En
     assert _index_rows(clean_db) == {}
 
 
+def test_noop_jobs_are_not_indexed_even_by_the_index_command(clean_db: Engine, tmp_path: Path) -> None:
+    enqueue_files(clean_db, make_files(tmp_path, 2, prefix="noop"))  # fmt noop
+    _run(clean_db)
+    with clean_db.begin() as conn:
+        assert store.index_batch(conn)[0] == 0 and store.counts(conn).completed == 0
+    assert _index_rows(clean_db) == {}
+
+
 def test_index_switched_off_then_built_by_the_index_command(
     clean_db: Engine, tmp_path: Path, monkeypatch: Any
 ) -> None:
     monkeypatch.setenv("CADEXTRACT_SEARCH_INDEX", "off")  # inherited by the children
-    ids = enqueue_files(clean_db, make_files(tmp_path, 3, prefix="late"))
+    ids = _enqueue(clean_db, make_files(tmp_path, 3, prefix="late"))
     _run(clean_db)
     assert _index_rows(clean_db) == {}
     from tests.conftest import run_cli
@@ -124,7 +137,7 @@ def test_index_switched_off_then_built_by_the_index_command(
 def test_upgrade_from_0002_indexes_the_results_already_there(clean_db: Engine, tmp_path: Path) -> None:
     from alembic import command
 
-    [old] = enqueue_files(clean_db, make_files(tmp_path, 1, prefix="before-upgrade"))
+    [old] = _enqueue(clean_db, make_files(tmp_path, 1, prefix="before-upgrade"))
     _run(clean_db)
     cfg = db._alembic_config(clean_db)
     try:
