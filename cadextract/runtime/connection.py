@@ -19,7 +19,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from tenacity.wait import wait_base
 
-from cadextract import backoff, dburl
+from cadextract import backoff, dburl, schema_health
+from cadextract.config import Settings
 from cadextract.db import first_line
 from cadextract.store import sql
 
@@ -55,6 +56,12 @@ class Connection:
         self._listen: psycopg.Connection[Any] | None = None
         #: set when the schema turned out damaged: the worker stops; the CLI exits 3 with it
         self.fatal: str | None = None
+
+    @classmethod
+    def of(cls, engine: Engine, settings: Settings, reconnect: Callable[[], Engine] | None) -> Connection:
+        # reconnecting uses the retry policy's shape, capped so a restarted server is seen soon
+        policy = backoff.policy(min(settings.backoff_base, 0.5), min(settings.backoff_cap, 10.0))
+        return cls(engine, reconnect_policy=policy, poll_seconds=settings.poll_seconds, reconnect=reconnect)
 
     def listen(self) -> None:
         try:
@@ -99,6 +106,15 @@ class Connection:
         self.close()
         self.failures += 1
         self._next_reconnect = time.monotonic() + backoff.delay(self._reconnect_policy, self.failures)
+
+    def failed(self, exc: BaseException) -> bool:
+        """A database step failed: True when the schema is damaged (the worker must stop),
+        otherwise it is an outage (children keep working; reconnect later)."""
+        if schema_health.is_schema_error(exc):
+            self.broken(exc)
+            return True
+        self.lost(exc)
+        return False
 
     def broken(self, exc: BaseException) -> None:
         """A missing table or column is no outage: waiting cannot fix it (the caller stops)."""

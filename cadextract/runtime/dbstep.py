@@ -20,6 +20,7 @@ A database error ends the step; what committed before it is still reported.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import queue as stdqueue
 import threading
@@ -171,6 +172,31 @@ class Runner:
         os.set_blocking(self._write, False)
         self._thread = threading.Thread(target=self._serve, name="cadextract-db", daemon=True)
         self._thread.start()
+        self._step: tuple[Plan, Future[StepResult]] | None = None  # the step in flight
+
+    @property
+    def busy(self) -> bool:
+        """A step is in flight (its end makes ``fileno()`` readable)."""
+        return self._step is not None
+
+    def start(self, engine: Engine, plan: Plan) -> None:
+        """Run ``plan`` on the thread; one step at a time."""
+        assert self._step is None, "a database step is already in flight"
+        self._step = (plan, self.submit(functools.partial(execute, engine, plan)))
+
+    def collect(self, timeout: float | None = 0.0) -> tuple[Plan, StepResult] | None:
+        """The step in flight and its result once it has ended (waiting up to ``timeout``);
+        None while it runs or when none does. A non-database error is re-raised here."""
+        if self._step is None:
+            return None
+        plan, future = self._step
+        try:
+            result = future.result(timeout)
+        except TimeoutError:
+            return None
+        self.clear()
+        self._step = None
+        return plan, result
 
     def submit(self, fn: Callable[[], StepResult]) -> Future[StepResult]:
         future: Future[StepResult] = Future()

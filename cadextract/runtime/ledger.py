@@ -35,6 +35,7 @@ class HeldJob:
     """A job this worker holds (claimed, maybe running in a child, maybe awaiting its write)."""
 
     job: Claimed
+    timeout: float  # seconds it may run (limits.timeout_for), counted from ``started``
     place: Place = Place.QUEUED
     child: Child | None = None  # while PIPED or RUNNING
     started: float | None = None  # monotonic, when the child began it
@@ -87,8 +88,8 @@ class Ledger:
 
     # -- moving along --------------------------------------------------------------
 
-    def claimed(self, job: Claimed) -> HeldJob:
-        held = HeldJob(job)
+    def claimed(self, job: Claimed, timeout: float) -> HeldJob:
+        held = HeldJob(job, timeout)
         self.held[job.id] = held
         self.backlog.append(job.id)
         return held
@@ -97,17 +98,31 @@ class Ledger:
         """The first ``n`` queued jobs, without moving them."""
         return [self.held[self.backlog[i]] for i in range(min(n, len(self.backlog)))]
 
-    def piped(self, jobs: Iterable[HeldJob], child: Child) -> None:
-        """QUEUED → PIPED: sent to ``child`` (they leave the backlog from its front)."""
+    def piped(self, jobs: Iterable[HeldJob], child: Child, now: float) -> None:
+        """QUEUED → PIPED: sent to ``child`` (they leave the backlog from its front); an
+        idle child begins the first at once."""
+        idle = not child.jobs
         for held in jobs:
             self.backlog.popleft()
             held.place, held.child = Place.PIPED, child
             child.jobs.append(held.job.id)
+        if idle and child.jobs:
+            self.started(self.held[child.jobs[0]], now)
 
-    def started(self, held: HeldJob, now: float, timeout: float) -> None:
+    def started(self, held: HeldJob, now: float) -> None:
         """PIPED → RUNNING: its child began it; its wall-clock limit starts."""
         held.place = Place.RUNNING
-        held.started, held.deadline = now, now + timeout
+        held.started, held.deadline = now, now + held.timeout
+
+    def moved_on(self, child: Child, now: float) -> HeldJob:
+        """The child reported its current job (returned; its outcome follows) and goes
+        straight on to the next one in its pipe."""
+        held = self.held[child.jobs.popleft()]
+        child.jobs_run += 1
+        self.ended(held)
+        if child.jobs:
+            self.started(self.held[child.jobs[0]], now)
+        return held
 
     def ended(self, held: HeldJob) -> None:
         """The child is done with it (reported, killed or died); an outcome or a drop follows."""

@@ -1,6 +1,6 @@
-"""How long a job may run and how much memory its child may use; pure decisions.
+"""How long a job may run, how much memory its child may use, when a child is replaced.
 
-The pool measures (clock, RSS) and the supervisor kills; these functions only decide.
+Pure decisions: the pool measures (clock, RSS) and the supervisor kills or recycles.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from cadextract.store.protocol import Claimed
 
 log = logging.getLogger(__name__)
 
-MEMORY_CHECK_EVERY = 0.2  # seconds between RSS checks of the running children
 RECYCLE_AT_MEMORY = 0.5  # a child above this share of the memory limit is replaced after its jobs
 FALLBACK_TIMEOUT = 600.0  # for a job whose format is no longer installed
 
@@ -68,6 +67,25 @@ def memory_kill(limit_mb: int) -> Kill:
     return Kill(
         KillReason.MEMORY_LIMIT, f"used more than the {limit_mb} MB memory limit; the child was killed"
     )
+
+
+def check(started: float, deadline: float, now: float, *, rss: int | None, limit_mb: int) -> Kill | Memory:
+    """What to do about a child running a job: kill it (past its deadline, over the memory
+    limit), recycle it after its jobs (over half the limit), or nothing. ``rss`` None: not
+    measured this turn."""
+    kill = timed_out(started, deadline, now)
+    if kill is not None:
+        return kill
+    if rss is None:
+        return Memory.OK
+    memory = memory_verdict(rss, limit_mb)
+    return memory_kill(limit_mb) if memory is Memory.KILL else memory
+
+
+def recycle_due(*, jobs_run: int, in_pipe: int, recycle_after: int) -> bool:
+    """A child is replaced once it has been given ``recycle_after`` jobs (those in its pipe
+    count: it gets no more), so parser leaks never build up; memory can recycle it sooner."""
+    return jobs_run + in_pipe >= recycle_after
 
 
 def describe_exit(code: int | None) -> str:

@@ -2,15 +2,17 @@
 
 A child reports ``Done`` or ``Failed``, or is killed for a typed ``Kill`` reason (or
 dies). ``after_report`` / ``after_kill`` turn that, and what was decided for the job
-meanwhile (its ``Fate``), into a ``Verdict``; ``failure`` is the retry decision; the
-resulting outcome (``Completion``, ``Failure``, ``Cancel``, ``Release``) waits in the
-ledger's outbox until a database step writes it, and ``reported`` says what to tell
-the user once the write has committed.
+meanwhile (its ``Fate``), into a ``Verdict``; ``conclude`` turns the verdict into the
+outcome to write (``Completion``, ``Failure``, ``Cancel``, ``Release``), calling
+``failure``, the retry decision. The outcome waits in the ledger's outbox until a
+database step writes it, and ``reported`` says what to tell the user once the write
+has committed.
 """
 
 from __future__ import annotations
 
 import enum
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -105,6 +107,37 @@ def after_kill(fate: Fate, kill: Kill) -> Verdict:
     if kill.reason is KillReason.SHUTDOWN:
         return Verdict.RELEASE
     return Verdict.FAIL
+
+
+def conclude(
+    job: Claimed,
+    verdict: Verdict,
+    why: Done | Failed | Kill,
+    *,
+    settings: Settings,
+    wait: wait_base,
+    worker_id: str,
+    at: str | None = None,
+) -> Outcome | None:
+    """The outcome to write for a verdict; None for DROP (the lease is gone: nothing to write).
+
+    ``why`` is the child's report or the kill; ``wait`` the worker's backoff policy (a job
+    may bring its own); ``at`` the failure's time stamp (now when not given)."""
+    match verdict:
+        case Verdict.COMPLETE:
+            assert isinstance(why, Done)
+            return Completion(job.id, job.token, why.document, why.size, index=why.index, preview=why.preview)
+        case Verdict.FAIL:
+            assert not isinstance(why, Done)
+            error = why.error() if isinstance(why, Kill) else why.error
+            at = at or time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            return failure(job, error, wait=wait_policy(job, settings, wait), worker_id=worker_id, at=at)
+        case Verdict.CANCEL:
+            return Cancel(job.id, job.token)
+        case Verdict.RELEASE:
+            return Release(job.id, job.token)
+        case Verdict.DROP:
+            return None
 
 
 def failure(job: Claimed, error: ErrorInfo, *, wait: wait_base, worker_id: str, at: str) -> Failure:

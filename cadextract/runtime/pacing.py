@@ -9,8 +9,9 @@ frees first). ``--prefetch`` fixes the number instead, all of it in the pipe.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 from dataclasses import dataclass
+from typing import Protocol
 
 HOLD_AHEAD_SECONDS = 0.1
 MAX_AHEAD = 256  # never more than this many jobs per child
@@ -73,6 +74,25 @@ def room(depth: int, recycle_after: int, *, jobs_run: int, in_pipe: int, retirin
 def empty_room(depth: int, recycle_after: int, *, stopping: bool) -> int:
     """Room in a slot with no child yet (one is spawned when a job is sent)."""
     return 0 if stopping else min(depth, recycle_after)
+
+
+class Slot(Protocol):
+    """What pacing needs to know of a child (``pool.Child``)."""
+
+    # read-only properties: a protocol's plain attributes would have to match types exactly
+    @property
+    def jobs(self) -> Sized: ...  # the jobs in its pipe, the running one first
+    @property
+    def jobs_run(self) -> int: ...
+    @property
+    def retiring(self) -> bool: ...
+
+
+def slot_room(depth: int, recycle_after: int, slot: Slot | None, *, stopping: bool) -> int:
+    """How many more jobs a pool slot may take, whether a child runs in it yet or not."""
+    if slot is None:
+        return empty_room(depth, recycle_after, stopping=stopping)
+    return room(depth, recycle_after, jobs_run=slot.jobs_run, in_pipe=len(slot.jobs), retiring=slot.retiring)
 
 
 def capacity(rooms: Iterable[int], held_here: int, backlog: int) -> int:

@@ -69,6 +69,17 @@ class Pool:
         """Every child with a pipe open: the slots' and the recycled ones still draining."""
         return [c for c in self.slots if c is not None] + self.draining
 
+    def holding(self) -> list[Child]:
+        """The live children that hold jobs (running or in their pipe)."""
+        return [c for c in self.live() if c.jobs]
+
+    def waitables(self) -> list[object]:
+        """What to wait on for the live children: their pipes and their exit sentinels."""
+        out: list[object] = []
+        for child in self.live():
+            out += [child.conn, child.process.sentinel]
+        return out
+
     def send(self, child: Child, specs: Sequence[JobSpec]) -> bool:
         """Queue jobs in a child's pipe; False if it is dying (its sentinel tells us soon)."""
         try:
@@ -104,12 +115,23 @@ class Pool:
 
     def recycle(self, child: Child) -> None:
         """The child gets no more jobs; a successor takes its slot at once, so the
-        pipeline keeps flowing while this one finishes what it holds, then exits."""
+        pipeline keeps flowing while this one finishes what it holds, then exits
+        (``job_ended`` retires it). Recycling a retiring child changes nothing."""
+        if child.retiring:
+            return
         child.retiring = True
         if self.slots[child.index] is child:
             self.slots[child.index] = None
         if child not in self.draining:
             self.draining.append(child)
+
+    def job_ended(self, child: Child, *, recycle: bool) -> None:
+        """The child finished a job: recycle it if that is due; retire it once a
+        recycled child has nothing left to run."""
+        if recycle:
+            self.recycle(child)
+        if child.retiring and not child.jobs:
+            self.retire(child)
 
     def retire(self, child: Child, *, wait: bool = False) -> None:
         """Ask an idle child to exit (a clean exit between jobs contains parser leaks)."""

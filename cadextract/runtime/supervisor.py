@@ -11,28 +11,28 @@ children only extract (``child``). Each turn of the loop it
    renew leases every heartbeat, rescue jobs of dead workers every lease/2;
 4. hands queued jobs to children.
 
-Only the loop's thread touches this state; the collaborators each own one part of it:
-``pool`` (children), ``ledger`` (where each held job is), ``outcomes`` (what happened,
-the retry decision), ``pacing`` (how many to hold), ``limits`` (deadlines, memory),
-``connection`` (LISTEN, outages), ``stopping`` (graceful and forced stop).
+Only the loop's thread touches this state; the collaborators each own one part of it
+and make the decisions: ``pool`` (children), ``ledger`` (where each held job is; lease
+loss, cancels, child deaths), ``outcomes`` (what happened, the retry decision),
+``pacing`` (how many to hold), ``limits`` (deadlines, memory, recycling), ``schedule``
+(when to claim, heartbeat, rescue), ``connection`` (LISTEN, outages), ``stopping``
+(graceful and forced stop). This class reads, asks them, and acts.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import socket
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from cadextract import backoff, schema_health
+from cadextract import backoff
 from cadextract.config import Settings
 from cadextract.db import first_line
 from cadextract.extractors import registry
@@ -42,6 +42,7 @@ from cadextract.runtime.ledger import Act, HeldJob, Ledger, Place
 from cadextract.runtime.messages import Done, Failed, JobSpec, Progress
 from cadextract.runtime.outcomes import Event, EventKind, Kill, Stats, Verdict
 from cadextract.runtime.pool import Child, Pool
+from cadextract.runtime.schedule import MAX_WAIT, Schedule
 from cadextract.runtime.stopping import Stop
 from cadextract.search import document as search_document
 
@@ -49,7 +50,6 @@ __all__ = ["Event", "HeldJob", "Options", "Stats", "Supervisor"]
 
 log = logging.getLogger(__name__)
 
-MAX_WAIT = 0.25  # longest the loop sleeps, so signals and deadlines are seen promptly
 SHUTDOWN_STEP_WAIT = 30.0  # seconds a stopping worker waits for a database step in flight
 
 
@@ -87,33 +87,18 @@ class Supervisor:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.wait_policy = backoff.policy(settings.backoff_base, settings.backoff_cap)
         self.formats = list(options.formats) if options.formats else registry.names()
-        self.db = Connection(
-            engine,
-            # reconnecting uses the same policy shape, capped so a restarted server is seen soon
-            reconnect_policy=backoff.policy(min(settings.backoff_base, 0.5), min(settings.backoff_cap, 10.0)),
-            poll_seconds=settings.poll_seconds,
-            reconnect=reconnect,
-        )
+        self.db = Connection.of(engine, settings, reconnect)
         self.pool = Pool(options.concurrency)
         self.ledger = Ledger()
         self.pacing = pacing.Pacing(prefetch=options.prefetch)
         self.stop = Stop(settings.grace_seconds)
+        self.schedule = Schedule.of(settings)
         self.stats = Stats()
         self.started_at = time.monotonic()
-        self._runner = dbstep.Runner()
-        self._step: tuple[dbstep.Plan, Future[dbstep.StepResult]] | None = None  # in flight
-        self._wake = True  # claim at once rather than at the next poll
-        self._next_poll = 0.0
-        self._next_heartbeat = 0.0
-        self._next_rescue = 0.0
-        self._next_memcheck = 0.0
-        self._idle_since: float | None = None
+        self._runner = dbstep.Runner()  # the database thread, and the step in flight on it
+        self._queue_done = False  # with until_empty: the last claim found the queue finished
 
     # -- public ---------------------------------------------------------------------
-
-    @property
-    def engine(self) -> Engine:
-        return self.db.engine
 
     @property
     def connected(self) -> bool:
@@ -170,56 +155,45 @@ class Supervisor:
         self._enforce_limits(now)
         if self.stop.requested:
             self._stop_work(now)
-        if not self.db.connected and self._step is None and self.db.reconnect(now, len(self.ledger.outbox)):
-            self._next_heartbeat = 0.0
-            self._wake = True
-        if self.db.connected:
-            self._db_step(now)
+        if (
+            not self.db.connected
+            and not self._runner.busy
+            and self.db.reconnect(now, len(self.ledger.outbox))
+        ):
+            self.schedule.heartbeat_now()
+            self.schedule.wake = True
+        if self.db.connected and not self._runner.busy:
+            plan = self._plan(now)
+            if plan is not None:
+                self._runner.start(self.db.engine, plan)
         self._assign_work()
+
+    def _room(self, child: Child | None, depth: int) -> int:
+        return pacing.slot_room(depth, self.settings.recycle_after, child, stopping=self.stop.requested)
 
     def _capacity(self) -> int:
         depth = self.pacing.depth()
-        rooms = [
-            pacing.empty_room(depth, self.settings.recycle_after, stopping=self.stop.requested)
-            if c is None
-            else pacing.room(
-                depth,
-                self.settings.recycle_after,
-                jobs_run=c.jobs_run,
-                in_pipe=len(c.jobs),
-                retiring=c.retiring,
-            )
-            for c in self.pool.slots
-        ]
+        rooms = [self._room(c, depth) for c in self.pool.slots]
         return pacing.capacity(
             rooms, self.pacing.held_here(self.options.concurrency), len(self.ledger.backlog)
         )
 
     def _wait_timeout(self, now: float) -> float:
-        if self._step is not None:
+        if self._runner.busy:
             return MAX_WAIT  # the step's end wakes the loop (Runner.fileno)
-        claim_possible = not self.stop.requested and self._capacity() > 0
-        if self._wake and self.db.connected and claim_possible:
-            return 0.0
-        due = [self._next_heartbeat, self._next_rescue]
-        if claim_possible:
-            # only when a claim could follow: with every child busy, a poll time in the
-            # past would make this loop spin (it did, taking a core from the children)
-            due.append(self._next_poll)
-        if self.ledger.outbox:
-            due.append(now)
-        return max(0.0, min(MAX_WAIT, min(due) - now))
+        can_claim = not self.stop.requested and self._capacity() > 0
+        return self.schedule.sleep(
+            now, can_claim=can_claim, connected=self.db.connected, writes=bool(self.ledger.outbox)
+        )
 
     def _read(self, timeout: float) -> None:
         """Wait for children, notifications or the database step; take in what came."""
         live = self.pool.live()
-        waitables: list[Any] = []
-        for child in live:
-            waitables += [child.conn, child.process.sentinel]
+        waitables: list[Any] = self.pool.waitables()
         listen = self.db.fileno()
         if listen is not None:
             waitables.append(listen)
-        if self._step is not None:
+        if self._runner.busy:
             waitables.append(self._runner.fileno())
         if not waitables:
             time.sleep(timeout)
@@ -228,9 +202,9 @@ class Supervisor:
         ready = {id(r) for r in ready_list}
         if listen is not None and listen in ready_list:
             heard = self.db.heard()
-            self._wake = self._wake or heard.new_jobs
+            self.schedule.wake = self.schedule.wake or heard.new_jobs
             if heard.cancel:
-                self._next_heartbeat = 0.0  # learn which job right away
+                self.schedule.heartbeat_now()  # learn which job right away
         for child in live:
             if id(child.conn) in ready:
                 self._take_messages(child)
@@ -252,22 +226,13 @@ class Supervisor:
             if isinstance(message, Progress):
                 held.progress, held.note = message.percent, message.note
                 continue
-            self._child_moves_on(child)
+            self.ledger.moved_on(child, time.monotonic())
+            self._took(held)
             self._conclude(held, outcomes.after_report(held.fate, message), message)
-            if child.jobs_run + len(child.jobs) >= self.settings.recycle_after and not child.retiring:
-                self.pool.recycle(child)
-            if child.retiring and not child.jobs:
-                self.pool.retire(child)
-
-    def _child_moves_on(self, child: Child) -> HeldJob:
-        """The child is done with its current job and goes straight on to the next one."""
-        held = self.ledger[child.jobs.popleft()]
-        child.jobs_run += 1
-        self._took(held)
-        self.ledger.ended(held)
-        if child.jobs:
-            self._start(self.ledger[child.jobs[0]])
-        return held
+            recycle = limits.recycle_due(
+                jobs_run=child.jobs_run, in_pipe=len(child.jobs), recycle_after=self.settings.recycle_after
+            )
+            self.pool.job_ended(child, recycle=recycle)
 
     def _child_gone(self, child: Child) -> None:
         """The child died or was killed: the ledger says what becomes of the jobs it held."""
@@ -291,86 +256,53 @@ class Supervisor:
         self.pool.kill(child, kill)
         self._child_gone(child)  # anything it sent after the kill decision is ignored
 
-    def _start(self, held: HeldJob) -> None:
-        self.ledger.started(held, time.monotonic(), limits.timeout_for(held.job, self.settings))
-
     def _took(self, held: HeldJob) -> None:
         if held.started is not None:
             self.pacing.took(time.monotonic() - held.started)
 
     def _conclude(self, held: HeldJob, verdict: Verdict, why: Done | Failed | Kill) -> None:
-        """Turn a verdict into the outcome to write (or drop the job)."""
-        job = held.job
-        match verdict:
-            case Verdict.COMPLETE:
-                assert isinstance(why, Done)
-                completion = outcomes.Completion(
-                    job.id, job.token, why.document, why.size, index=why.index, preview=why.preview
-                )
-                self.ledger.record(held, completion)
-            case Verdict.FAIL:
-                assert not isinstance(why, Done)
-                error = why.error() if isinstance(why, Kill) else why.error
-                failure = outcomes.failure(
-                    job,
-                    error,
-                    wait=outcomes.wait_policy(job, self.settings, self.wait_policy),
-                    worker_id=self.worker_id,
-                    at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                )
-                self.ledger.record(held, failure)
-            case Verdict.CANCEL:
-                self.ledger.record(held, outcomes.Cancel(job.id, job.token))
-            case Verdict.RELEASE:
-                self.ledger.record(held, outcomes.Release(job.id, job.token))
-            case Verdict.DROP:
-                self.ledger.forget(job.id)
-                self._lost(held)
+        """Put the verdict's outcome in the outbox (or, dropped, tell the job was lost)."""
+        outcome = outcomes.conclude(
+            held.job, verdict, why, settings=self.settings, wait=self.wait_policy, worker_id=self.worker_id
+        )
+        if outcome is not None:
+            self.ledger.record(held, outcome)
+        else:
+            self.ledger.forget(held.job.id)
+            self._lost(held)
 
     def _lost(self, held: HeldJob) -> None:
         self._emit(EventKind.LOST, held, "lease taken over by another worker")
 
     def _enforce_limits(self, now: float) -> None:
-        check_memory = now >= self._next_memcheck
-        if check_memory:
-            self._next_memcheck = now + limits.MEMORY_CHECK_EVERY
+        """Kill children past their job's deadline or memory limit; recycle the ones growing."""
+        measure = self.schedule.measure_memory(now)
         for child in self.pool.live():
             held = self.ledger.get(child.current)
             if held is None or held.started is None or held.deadline is None:
                 continue
-            kill = limits.timed_out(held.started, held.deadline, now)
-            if kill is not None:
-                self._kill(child, kill)
-            elif check_memory:
-                verdict = limits.memory_verdict(self.pool.rss(child), self.settings.memory_limit_mb)
-                if verdict is limits.Memory.KILL:
-                    self._kill(child, limits.memory_kill(self.settings.memory_limit_mb))
-                elif verdict is limits.Memory.RECYCLE and not child.retiring:
-                    self.pool.recycle(child)
+            rss = self.pool.rss(child) if measure else None
+            verdict = limits.check(
+                held.started, held.deadline, now, rss=rss, limit_mb=self.settings.memory_limit_mb
+            )
+            if isinstance(verdict, Kill):
+                self._kill(child, verdict)
+            elif verdict is limits.Memory.RECYCLE:
+                self.pool.recycle(child)
 
     def _assign_work(self) -> None:
         depth = self.pacing.depth()
         for index, child in enumerate(self.pool.slots):
             if not self.ledger.backlog:
                 return
-            in_pipe = len(child.jobs) if child else 0
-            if child is None:
-                room = pacing.empty_room(depth, self.settings.recycle_after, stopping=self.stop.requested)
-            else:
-                room = pacing.room(
-                    depth, self.settings.recycle_after, jobs_run=child.jobs_run, in_pipe=in_pipe,
-                    retiring=child.retiring,
-                )  # fmt: skip
-            if not pacing.worth_sending(room, in_pipe, depth):
+            room = self._room(child, depth)
+            if not pacing.worth_sending(room, len(child.jobs) if child else 0, depth):
                 continue
             if child is None:
                 child = self._spawn(index)
             batch = self.ledger.next_queued(room)
-            if not self.pool.send(child, [self._spec(h) for h in batch]):
-                continue
-            self.ledger.piped(batch, child)
-            if len(child.jobs) == len(batch):
-                self._start(batch[0])
+            if self.pool.send(child, [self._spec(h) for h in batch]):
+                self.ledger.piped(batch, child, time.monotonic())
 
     def _spec(self, held: HeldJob) -> JobSpec:
         job = held.job
@@ -384,58 +316,34 @@ class Supervisor:
             job.options,
             max_bytes,
             search_index=search_document.enabled(),
-            timeout=limits.timeout_for(job, self.settings),
+            timeout=held.timeout,
         )
 
     # -- the database step ------------------------------------------------------------
 
-    def _db_step(self, now: float) -> None:
-        """Start the next database step on the database thread, if one is due and none runs."""
-        if self._step is not None:
-            return
-        plan = self._plan(now)
-        if plan is not None:
-            self._step = (plan, self._runner.submit(functools.partial(dbstep.execute, self.db.engine, plan)))
-
     def _collect_step(self, timeout: float | None = 0.0) -> None:
         """Apply the database step's result once it has ended (wait up to ``timeout``)."""
-        if self._step is None:
-            return
-        plan, future = self._step
-        try:
-            result = future.result(timeout)
-        except TimeoutError:
-            return
-        self._runner.clear()
-        self._step = None
-        self._apply(plan, result, time.monotonic())
+        done = self._runner.collect(timeout)
+        if done is not None:
+            self._apply(*done, time.monotonic())
 
     def _plan(self, now: float) -> dbstep.Plan | None:
-        """Decide the next database step: the outcomes to write, the jobs to claim, and
-        whether a heartbeat or rescue is due. None when there is nothing to do."""
-        claim_due = not self.stop.requested and (self._wake or now >= self._next_poll)
-        claim = min(self._capacity(), self.options.batch_limit) if claim_due else 0
-        claim = max(0, claim)
-        heartbeat = now >= self._next_heartbeat
-        rescue = now >= self._next_rescue
-        if not (self.ledger.outbox or claim or heartbeat or rescue):
+        """The next database step: the outcomes to write, and what ``schedule`` says is due
+        (a claim as big as ``pacing`` allows, a heartbeat, a rescue). None: nothing to do."""
+        claim_due = not self.stop.requested and self.schedule.claim_due(now)
+        claim = max(0, min(self._capacity(), self.options.batch_limit)) if claim_due else 0
+        due = self.schedule.step(now, claim=claim, writes=bool(self.ledger.outbox))
+        if due is None:
             return None
         plan = dbstep.Plan.writing(self.ledger.take_outbox())
-        plan.claim = claim
+        plan.claim = due.claim
         plan.worker_id = self.worker_id
         plan.formats = self.formats
         plan.lease_seconds = self.settings.lease_seconds
         plan.check_done = self.options.until_empty and not self.ledger
         plan.wait_for_retries = self.options.wait_for_retries
-        plan.rescue = rescue
-        if claim:
-            self._wake = False
-            self._next_poll = now + self.settings.poll_seconds
-        if heartbeat:
-            plan.leases = self.ledger.leases()
-            self._next_heartbeat = now + self.settings.heartbeat_seconds
-        if rescue:
-            self._next_rescue = now + max(1.0, self.settings.lease_seconds / 2)
+        plan.rescue = due.rescue
+        plan.leases = self.ledger.leases() if due.heartbeat else None
         return plan
 
     def _apply(self, plan: dbstep.Plan, result: dbstep.StepResult, now: float) -> None:
@@ -448,7 +356,7 @@ class Supervisor:
             if self.options.until_empty and not self.ledger and plan.has_writes():
                 # the last job held is written: ask at once whether the queue is done
                 # (not at the next poll, which would add up to a poll interval to every run)
-                self._wake = True
+                self.schedule.wake = True
         if result.claimed is not None:
             self._claimed(plan, result, now)
         if result.alive is not None and plan.leases:
@@ -462,13 +370,9 @@ class Supervisor:
                     self._act(held, self.ledger.cancel_requested(lease.id), outcomes.CANCELLED)
         if result.rescued:
             log.info("rescued %d job(s) whose worker stopped renewing its lease", result.rescued)
-            self._wake = True
-        if result.error is not None:
-            if schema_health.is_schema_error(result.error):
-                self.db.broken(result.error)
-                self.request_stop(force=True)
-            else:
-                self.db.lost(result.error)
+            self.schedule.wake = True
+        if result.error is not None and self.db.failed(result.error):
+            self.request_stop(force=True)  # a damaged schema: waiting cannot fix it
 
     def _act(self, held: HeldJob, act: Act, kill: Kill) -> None:
         """Carry out what the ledger decided about a lease loss or a cancel."""
@@ -486,17 +390,16 @@ class Supervisor:
 
     def _claimed(self, plan: dbstep.Plan, result: dbstep.StepResult, now: float) -> None:
         claimed = result.claimed or []
-        # a full batch means more may be waiting: claim again at once
-        self._wake = self._wake or len(claimed) == plan.claim
+        self.schedule.claimed(len(claimed), plan.claim)
         if not claimed:
             if result.queue_done and not self.ledger:
-                self._idle_since = self._idle_since or now
+                self._queue_done = True
             elif result.next_retry_in is not None:
-                self._next_poll = min(self._next_poll, now + result.next_retry_in)
+                self.schedule.retry_due_in(now, result.next_retry_in)
             return
-        self._idle_since = None
+        self._queue_done = False
         for job in claimed:
-            held = self.ledger.claimed(job)
+            held = self.ledger.claimed(job, limits.timeout_for(job, self.settings))
             self._emit(EventKind.CLAIMED, held, f"attempt {job.attempts}/{job.max_attempts}")
 
     def _emit(self, kind: EventKind, held: HeldJob, detail: str) -> None:
@@ -509,14 +412,13 @@ class Supervisor:
     def _finished(self) -> bool:
         if self.stop.requested:
             return not self.ledger or (not self.db.connected and self.stop.gave_up_writing(time.monotonic()))
-        return bool(self.options.until_empty and self._idle_since is not None and not self.ledger)
+        return bool(self.options.until_empty and self._queue_done and not self.ledger)
 
     def _stop_work(self, now: float) -> None:
         self.ledger.release_backlog()
         if self.stop.kill_running(now):
-            for child in self.pool.live():
-                if child.jobs:
-                    self._kill(child, outcomes.SHUTDOWN)
+            for child in self.pool.holding():
+                self._kill(child, outcomes.SHUTDOWN)
 
     def _shutdown(self) -> None:
         for child in self.pool.live():
@@ -528,7 +430,7 @@ class Supervisor:
         # a claim still in flight adds to the backlog: wait for it before returning that
         self._collect_step(timeout=SHUTDOWN_STEP_WAIT)
         self.ledger.release_backlog()
-        if self.db.connected and self._step is None and self.ledger.outbox:
+        if self.db.connected and not self._runner.busy and self.ledger.outbox:
             plan = dbstep.Plan.writing(self.ledger.take_outbox())
             result = dbstep.execute(self.db.engine, plan)
             self._apply(plan, result, time.monotonic())

@@ -23,14 +23,13 @@ DIED = Kill(KillReason.WORKER_DIED, "worker process died (killed by SIGSEGV)")
 
 def _ledger_with(n: int) -> tuple[Ledger, list[HeldJob]]:
     ledger = Ledger()
-    return ledger, [ledger.claimed(claimed()) for _ in range(n)]
+    return ledger, [ledger.claimed(claimed(), timeout=5.0) for _ in range(n)]
 
 
 def _running_in(ledger: Ledger, jobs: list[HeldJob]) -> Child:
     """Send ``jobs`` to a child, which starts the first."""
     c = child()
-    ledger.piped(jobs, c)
-    ledger.started(jobs[0], now=100.0, timeout=5.0)
+    ledger.piped(jobs, c, now=100.0)
     return c
 
 
@@ -40,14 +39,28 @@ def test_a_job_moves_queued_piped_running_outbox_writing_then_is_forgotten() -> 
     c = _running_in(ledger, [a, b])
     assert (a.place, b.place) == (Place.RUNNING, Place.PIPED) and not ledger.backlog
     assert list(c.jobs) == [a.job.id, b.job.id] and a.child is c and a.deadline == 105.0
-    c.jobs.popleft()
-    ledger.ended(a)
+    assert ledger.moved_on(c, now=103.0) is a  # a reported; b starts at once, with its own deadline
+    assert (b.place, b.started, b.deadline, list(c.jobs), c.jobs_run) == (
+        Place.RUNNING,
+        103.0,
+        108.0,
+        [b.job.id],
+        1,
+    )
     ledger.record(a, Completion(a.job.id, a.job.token, "{}", 2))
     assert a.place is Place.OUTBOX and a.child is None
     taken = ledger.take_outbox()
     assert [o.id for o in taken] == [a.job.id] and a.place is Place.WRITING and not ledger.outbox
     assert ledger.forget(a.job.id) is a and a.job.id not in ledger
     assert ledger.count(Place.QUEUED, Place.PIPED, Place.RUNNING) == 1
+
+
+def test_jobs_sent_to_a_busy_child_wait_behind_its_running_one() -> None:
+    ledger, [a, b, c2] = _ledger_with(3)
+    c = _running_in(ledger, [a])
+    ledger.piped([b, c2], c, now=101.0)
+    assert (a.place, b.place, c2.place) == (Place.RUNNING, Place.PIPED, Place.PIPED)
+    assert (a.started, b.started) == (100.0, None) and list(c.jobs) == [a.job.id, b.job.id, c2.job.id]
 
 
 def test_an_unwritten_step_gives_its_outcomes_back_ahead_of_newer_ones() -> None:

@@ -163,3 +163,40 @@ def test_error_entry_keeps_a_traceback_only_when_there_is_one() -> None:
     assert "traceback" not in ErrorInfo("A", "b", permanent=True).entry()
     assert ErrorInfo("A", "b", permanent=False, traceback="tb").entry()["traceback"] == "tb"
     assert SHUTDOWN.reason is KillReason.SHUTDOWN
+
+
+def _conclude(verdict: Verdict, why: Done | Failed | Kill, **options: object) -> outcomes.Outcome | None:
+    job = claimed(attempts=1, max_attempts=3, **options)
+    wait = backoff.policy(SETTINGS.backoff_base, SETTINGS.backoff_cap)
+    out = outcomes.conclude(job, verdict, why, settings=SETTINGS, wait=wait, worker_id="h:1", at="T")
+    assert out is None or (out.id, out.token) == (job.id, job.token)
+    return out
+
+
+def test_a_verdict_becomes_the_outcome_to_write() -> None:
+    done = Done(JOB, '{"a":1}', 7, index="{}")
+    completion = _conclude(Verdict.COMPLETE, done)
+    assert isinstance(completion, Completion)
+    assert (completion.document, completion.size, completion.index) == ('{"a":1}', 7, "{}")
+    assert isinstance(_conclude(Verdict.CANCEL, Kill(KillReason.CANCELLED, "cancelled")), Cancel)
+    assert isinstance(_conclude(Verdict.RELEASE, SHUTDOWN), Release)
+    assert _conclude(Verdict.DROP, DONE) is None  # lease lost: nothing of ours may be written
+
+
+def test_a_failure_verdict_carries_the_retry_decision() -> None:
+    reported = _conclude(Verdict.FAIL, FAILED)  # the child said: permanent
+    assert isinstance(reported, Failure) and reported.status is JobStatus.FAILED
+    assert (reported.error["type"], reported.error["at"], reported.error["worker"]) == (
+        "CorruptFile",
+        "T",
+        "h:1",
+    )
+    killed = _conclude(Verdict.FAIL, Kill(KillReason.TIMEOUT, "slow"))
+    assert isinstance(killed, Failure) and killed.status is JobStatus.PENDING
+    assert 0.0 <= killed.delay <= SETTINGS.backoff_base
+    # the job's own backoff is used for its retry
+    slow = [
+        _conclude(Verdict.FAIL, Kill(KillReason.TIMEOUT, "slow"), backoff_base=3600, backoff_cap=7200)
+        for _ in range(50)
+    ]
+    assert max(f.delay for f in slow if isinstance(f, Failure)) > SETTINGS.backoff_cap

@@ -100,3 +100,42 @@ def test_why_a_childs_job_ended() -> None:
     assert limits.death_reason(None, -signal.SIGTERM, stopping=True) is SHUTDOWN
     assert limits.death_reason(None, -signal.SIGTERM, stopping=False).reason is KillReason.WORKER_DIED
     assert limits.describe_exit(3) == "exit code 3" and limits.describe_exit(None) == "still running"
+
+
+def test_one_check_of_a_running_child_deadline_first_then_memory() -> None:
+    mb = 1024 * 1024
+
+    def check(now: float, rss_mb: int | None) -> Kill | limits.Memory:
+        rss = None if rss_mb is None else rss_mb * mb
+        return limits.check(started=10.0, deadline=15.0, now=now, rss=rss, limit_mb=300)
+
+    assert check(12.0, None) is limits.Memory.OK  # memory not measured this turn
+    assert check(12.0, 100) is limits.Memory.OK
+    assert check(12.0, 200) is limits.Memory.RECYCLE
+    assert check(12.0, 400) == limits.memory_kill(300)
+    # past its deadline the timeout wins, whatever the memory
+    timeout = check(15.5, 400)
+    assert isinstance(timeout, Kill) and timeout.reason is KillReason.TIMEOUT
+    assert check(15.5, None) == timeout
+
+
+def test_a_child_is_recycled_once_given_recycle_after_jobs() -> None:
+    assert not limits.recycle_due(jobs_run=7, in_pipe=2, recycle_after=10)
+    assert limits.recycle_due(jobs_run=8, in_pipe=2, recycle_after=10)  # the last two are in its pipe
+    assert limits.recycle_due(jobs_run=10, in_pipe=0, recycle_after=10)
+    assert limits.recycle_due(jobs_run=1, in_pipe=0, recycle_after=1)  # recycle_after=1: one job per child
+
+
+@dataclasses.dataclass
+class _Slot:
+    jobs: list[int]
+    jobs_run: int = 0
+    retiring: bool = False
+
+
+def test_room_of_a_pool_slot_with_or_without_a_child() -> None:
+    assert pacing.slot_room(5, 1000, None, stopping=False) == 5  # a child is spawned when sent
+    assert pacing.slot_room(5, 1000, None, stopping=True) == 0
+    assert pacing.slot_room(5, 1000, _Slot([1, 2]), stopping=False) == 3
+    assert pacing.slot_room(5, 10, _Slot([1], jobs_run=8), stopping=False) == 1
+    assert pacing.slot_room(5, 1000, _Slot([], retiring=True), stopping=False) == 0
