@@ -64,8 +64,8 @@ _MISREAD_DIAMETER = re.compile(
 )
 
 
-#: "SHEET 1 0F 2": the O of OF read as a zero between two numbers
-_SHEET_OF = re.compile(r"(?<=\d)\s?0F\s?(?=\d)")
+#: "SHEET 1 0F 2", "1OF1", "1VON1": OF (its O read as a zero) or VON squeezed between two numbers
+_SHEET_OF = re.compile(r"(?<=\d)\s?(?P<of>[0O]F|VON)\s?(?=\d)")
 
 
 def normalise_text(text: str) -> str:
@@ -75,7 +75,7 @@ def normalise_text(text: str) -> str:
     number with a leading zero makes no sense; O and @ before digits always do.
     """
     text = text.replace("Φ", "Ø").replace("φ", "Ø")
-    text = _SHEET_OF.sub(" OF ", text)
+    text = _SHEET_OF.sub(lambda m: " VON " if m.group("of") == "VON" else " OF ", text)
     m = _MISREAD_DIAMETER.match(text.strip())
     return f"Ø{m.group('rest')}" if m else text
 
@@ -305,4 +305,7 @@ def _continued(first: _Cell, pieces: Sequence[_Cell]) -> str:
             break
         last = min(nxt, key=lambda p: p.top)
         parts.append(last.text)
-    return " ".join(parts)
+    out = parts[0]
+    for part in parts[1:]:  # a line ending in "_" continues the word on the next line
+        out = out + part if out.endswith("_") else f"{out} {part}"
+    return out
