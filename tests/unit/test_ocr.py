@@ -27,6 +27,9 @@ def w(text: str, x0: float, top: float, x1: float, bottom: float) -> Word:
         ("SHEET 1 0F 2", "SHEET 1 OF 2"),
         ("SHEET1OF1", "SHEET1 OF 1"),  # OCR drops narrow gaps
         ("1VON1", "1 VON 1"),
+        ("2x 06.60 ±0.05", "2x Ø6.60 ±0.05"),  # a count first; a decimal with a leading zero
+        ("05.8-5.85", "Ø5.8-5.85"),
+        ("01.02.2026", "01.02.2026"),  # a date stays a date
         # left alone: real numbers and words
         ("0.5", "0.5"),
         ("05", "05"),
@@ -233,3 +236,17 @@ def test_page_fields_fill_what_the_ruled_block_lacks_on_a_scan() -> None:
 def test_a_sheet_size_is_never_a_drawing_number() -> None:
     assert not textfields.valid("drawing_number", "A3")
     assert textfields.valid("drawing_number", "A3-100")
+
+
+def test_a_run_across_a_cell_rule_is_cut_there() -> None:
+    from cadextract.extractors.drawing.model import Segment
+
+    wall = Segment(150, 0, 150, 40)  # the rule between the drawing-number and the size cells
+    got = rules.split_at_rules([w("AB-12.19 A4", 20, 10, 170, 30)], [wall])
+    assert [x.text for x in got] == ["AB-12.19", "A4"]
+    assert got[0].x1 <= 150 <= got[1].x0
+    # no rule inside the box, or a single word: left whole
+    assert [x.text for x in rules.split_at_rules([w("AB-12.19 A4", 200, 10, 350, 30)], [wall])] == [
+        "AB-12.19 A4"
+    ]
+    assert len(rules.split_at_rules([w("AB-12.19", 20, 10, 170, 30)], [wall])) == 1

@@ -62,6 +62,49 @@ def outside_words(segments: Sequence[Segment], words: Sequence[Word], pad: float
     return [s for s in segments if not any(_inside(s, b) for b in boxes)]
 
 
+def split_at_rules(words: Sequence[Word], segments: Sequence[Segment]) -> list[Word]:
+    """Words cut where a vertical rule crosses them: text never runs across a cell's rule.
+
+    rapidocr returns runs of words; a run that spans two title-block cells ("Keyence-12.19
+    A4": the drawing number and the sheet size) is cut at the space nearest the rule.
+    """
+    out: list[Word] = []
+    todo = list(words)
+    while todo:
+        w = todo.pop()
+        cut = _cut(w, segments)
+        if cut is None:
+            out.append(w)
+        else:
+            todo.extend(cut)
+    return sorted(out, key=lambda w: (w.top, w.x0))
+
+
+def _cut(w: Word, segments: Sequence[Segment]) -> tuple[Word, Word] | None:
+    if " " not in w.text.strip():
+        return None
+    mid = (w.top + w.bottom) / 2
+    width = w.x1 - w.x0
+    for s in segments:
+        if not s.vertical or not (min(s.y0, s.y1) <= mid <= max(s.y0, s.y1)):
+            continue
+        if not (w.x0 + 0.05 * width < s.x0 < w.x1 - 0.05 * width):
+            continue
+        text = w.text
+        at = (s.x0 - w.x0) / width * len(text)  # characters share the width evenly
+        spaces = [i for i, c in enumerate(text) if c == " "]
+        i = min(spaces, key=lambda k: abs(k + 0.5 - at))
+        left, right = text[:i].strip(), text[i + 1 :].strip()
+        if not left or not right:
+            continue
+        x = w.x0 + width * (i + 0.5) / len(text)
+        return (
+            Word(left, w.x0, w.top, min(x, s.x0), w.bottom, w.confidence),
+            Word(right, max(x, s.x0), w.top, w.x1, w.bottom, w.confidence),
+        )
+    return None
+
+
 def _inside(s: Segment, box: tuple[float, float, float, float]) -> bool:
     x0, y0, x1, y1 = box
     return x0 <= min(s.x0, s.x1) and max(s.x0, s.x1) <= x1 and y0 <= min(s.y0, s.y1) and max(s.y0, s.y1) <= y1

@@ -88,6 +88,7 @@ def recognise(image: Image, settings: OcrSettings, dpi: float | None, to_page: f
     started = time.perf_counter()
     found = engine.recognise(image, dpi, settings.lang)
     segments = rules.outside_words(rules.ruled_lines(image, dpi or DEFAULT_IMAGE_DPI), found)
+    found = rules.split_at_rules(found, segments)
     words = [dataclasses.replace(w, text=layout.normalise_text(w.text)).scaled(to_page) for w in found]
     return PageOcr(
         words=words,
