@@ -1,7 +1,7 @@
 """OCR speed: model load time per child, and pages per minute on N cores, per engine.
 
     python bench/ocr_speed.py [--dpi 200] [--cores 2] [--pages 8] [--rounds 3]
-                              [--engines rapidocr,tesseract]
+                              [--engines rapidocr,tesseract] [--baseline REV]
 
 The pages are the corpus edocr* drawings and the bundled sample drawing, rasterised at
 --dpi into PNGs (what a scanner gives). For each engine, --cores fresh processes (like
@@ -11,7 +11,9 @@ apart: the median of the processes' load times). CPU seconds per page are report
 with the rate they give when the cores are free (60 x cores / CPU s per page): on a
 shared machine the wall-clock rate says more about the neighbours than about OCR.
 Engines alternate within each round (the VM is shared and noisy); medians over
---rounds are printed.
+--rounds are printed. ``--baseline REV`` also runs every engine with the package as it
+was at git revision REV (exported to a temporary folder), alternating sides, to show
+what a change did to the speed.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def pages(dpi: int, count: int, work: Path) -> list[Path]:
     return [out[i % len(out)] for i in range(count)]
 
 
-def run_engine(engine: str, dpi: int, cores: int, files: list[Path]) -> dict[str, float]:
+def run_engine(engine: str, dpi: int, cores: int, files: list[Path], code: Path = REPO) -> dict[str, float]:
     shares = [files[i::cores] for i in range(cores)]
     started = time.perf_counter()
     procs = [
@@ -75,7 +77,7 @@ def run_engine(engine: str, dpi: int, cores: int, files: list[Path]) -> dict[str
             [sys.executable, "-c", CHILD, engine, str(dpi), *map(str, share)],
             stdout=subprocess.PIPE,
             text=True,
-            cwd=REPO,
+            cwd=code,  # python -c puts the working folder first on sys.path: this code is imported
         )
         for share in shares
         if share
@@ -102,15 +104,27 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--engines", default="rapidocr,tesseract")
+    parser.add_argument("--baseline", help="git revision to compare with (e.g. merge12)")
     args = parser.parse_args()
-    names = args.engines.split(",")
-    seen: dict[str, list[dict[str, float]]] = {n: [] for n in names}
+    sides = {name: REPO for name in args.engines.split(",")}
+    seen: dict[str, list[dict[str, float]]] = {n: [] for n in sides}
     with tempfile.TemporaryDirectory() as tmp:
+        if args.baseline:
+            old = Path(tmp) / "baseline"
+            old.mkdir()
+            export = subprocess.run(
+                ["git", "archive", args.baseline, "cadextract"], cwd=REPO, capture_output=True, check=True
+            )
+            subprocess.run(["tar", "-x", "-C", str(old)], input=export.stdout, check=True)
+            for name in list(sides):
+                sides[f"{name}@{args.baseline}"] = old
+                seen[f"{name}@{args.baseline}"] = []
+        names = list(sides)
         files = pages(args.dpi, args.pages, Path(tmp))
         for round_no in range(args.rounds):
             order = names if round_no % 2 == 0 else list(reversed(names))
             for name in order:
-                r = run_engine(name, args.dpi, args.cores, files)
+                r = run_engine(name.split("@")[0], args.dpi, args.cores, files, sides[name])
                 seen[name].append(r)
                 print(f"round {round_no + 1} {name}: {json.dumps({k: round(v, 2) for k, v in r.items()})}")
     print(

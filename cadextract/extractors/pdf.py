@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from cadextract.extractors import pagefacts
 from cadextract.extractors.base import (
     CorruptFile,
     EmptyFile,
@@ -30,74 +31,20 @@ from cadextract.extractors.base import (
     json_safe,
 )
 from cadextract.extractors.drawing import Annotations, parse_sheet
-from cadextract.extractors.drawing.lists import TB_FIELDS, DrawingLists, drawing_summary
 from cadextract.extractors.drawing.parser import paper_size
-from cadextract.extractors.ocr.layout import Word
 from cadextract.extractors.ocr.pdfpages import PdfOcr
-from cadextract.extractors.ocr.sheet import ocr_sheet
+from cadextract.extractors.ocr.sheet import ocr_annotations
+from cadextract.extractors.pagefacts import PageFacts, page_fields
 from cadextract.extractors.pdf_sheet import page_sheet
 from cadextract.extractors.shared import captured_logs, log_warnings, number, tail, translated
+from cadextract.extractors.textfields import TITLE_LABELS, find_callouts
+
+__all__ = ["EXTRACTOR", "TITLE_LABELS", "extract", "find_callouts"]  # callers import these from here
 
 DEFAULT_MAX_ITEMS = 100_000
 DEFAULT_MAX_TEXT_CHARS = 1_000_000
 #: at most this many page numbers are listed in one warning
 MAX_PAGES_IN_WARNING = 50
-
-_NUM = r"\d+(?:[.,]\d+)?"
-#: (kind, pattern) in priority order; a later pattern never re-reports text an earlier one took
-CALLOUT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    (
-        "diameter",
-        re.compile(
-            rf"(?:[Øø⌀∅]|%%[cC])\s*(?P<value>{_NUM})"
-            rf"(?:\s*(?P<fit>[A-HJ-NP-Za-hj-np-z]{{1,2}}\d{{1,2}})(?![\w]))?"
-            rf"(?:\s*±\s*(?P<tol>{_NUM}))?"
-        ),
-    ),
-    ("radius", re.compile(rf"(?<![A-Za-z0-9])S?R\s?(?P<value>{_NUM})(?![\d])(?:\s*±\s*(?P<tol>{_NUM}))?")),
-    ("thread", re.compile(rf"(?<![A-Za-z0-9])M(?P<value>{_NUM})(?:\s*[x×]\s*(?P<pitch>{_NUM}))?(?![\d.,])")),
-    ("angle", re.compile(rf"(?<![\d.,])(?P<value>{_NUM})\s*°(?:\s*±\s*(?P<tol>{_NUM})\s*°?)?")),
-    ("tolerance", re.compile(rf"(?<![\d.,])(?P<value>{_NUM})\s*±\s*(?P<tol>{_NUM})")),
-    (
-        "deviation",
-        re.compile(
-            rf"(?<![\d.,])(?P<value>{_NUM})\s+(?P<upper>[+-]\s?{_NUM})\s*/?\s*(?P<lower>[+-]\s?{_NUM})"
-        ),
-    ),
-]
-
-#: normalised title-block field -> label regex (longest alternatives first)
-TITLE_LABELS: dict[str, str] = {
-    "drawing_number": (
-        r"DWG\.?\s*NO\.?|DWG\.?\s*#|DRAWING\s*(?:NO\.?|NUMBER|#)|DRG\.?\s*NO\.?|"
-        r"ZEICHNUNGS\s*-?\s*NR\.?|ZEICHNUNGSNUMMER|ZEICHN\.?\s*-?\s*NR\.?"
-    ),
-    "title": r"TITLE|BENENNUNG|TITEL",
-    "revision": r"REVISION|REV\.?",
-    "date": r"DATE|DATUM",
-    "scale": r"SCALE|MASSSTAB|MAßSTAB",
-    "sheet": r"SHEET|BLATT|SHT\.?",
-    "drawn_by": r"DRAWN\s*BY|DRAWN|GEZEICHNET|GEZ\.",
-}
-_LABEL_RE = re.compile(
-    "|".join(
-        f"(?P<{name}>(?<![A-Za-zÄÖÜäöü])(?:{rx})(?![A-Za-zÄÖÜäöü]))" for name, rx in TITLE_LABELS.items()
-    ),
-    re.IGNORECASE,
-)
-#: other title-block labels: never taken as the value of a neighbouring label
-_STOP_LABEL_RE = re.compile(
-    r"^\s*(?:CHK'?D|CHECKED|APPV'?D|APPROVED|MFG|Q\.?\s?A\.?|NAME|SIGNATURE|MATERIAL|WEIGHT|FINISH|"
-    r"GEPR[ÜU]FT|GENEHMIGT|NORM|PRODUKTION|QUALIT[ÄA]T|WERKSTOFF|GEWICHT|SIGNATUR|DATUM|BEARB\.?)\s*:?\s*$",
-    re.IGNORECASE,
-)
-_VALIDATORS: dict[str, re.Pattern[str]] = {
-    "scale": re.compile(r"^\s*(?:\d+(?:[.,]\d+)?\s*:\s*\d+(?:[.,]\d+)?|NTS|NONE|AS SHOWN)\b", re.IGNORECASE),
-    "sheet": re.compile(r"\d"),
-    "date": re.compile(r"\d"),
-    "drawing_number": re.compile(r"[\d\-_]"),
-    "revision": re.compile(r"^\s*[A-Za-z0-9][A-Za-z0-9.\-]{0,5}\s*$"),
-}
 
 
 def versions() -> dict[str, str]:
@@ -118,12 +65,6 @@ def versions() -> dict[str, str]:
 
 def _num(value: Any, digits: int = 4) -> float | None:
     return number(value, digits)
-
-
-def _parse_number(text: str | None) -> float | None:
-    if text is None:
-        return None
-    return _num(text.replace(" ", "").replace(",", "."), 6)
 
 
 def _clean(obj: Any) -> Any:
@@ -187,107 +128,6 @@ def _translate(exc: BaseException, path: Path, password_given: bool) -> Extracti
     return CorruptFile(f"{path.name} is a damaged PDF that cannot be parsed ({name}: {inner})")
 
 
-# ----------------------------------------------------------------------------- callouts / title block
-
-
-def find_callouts(text: str) -> list[dict[str, Any]]:
-    """Dimension callouts (Ø, R, M threads, angles, ± tolerances, +/- deviations) in ``text``."""
-    out: list[dict[str, Any]] = []
-    for line in text.splitlines():
-        taken: list[tuple[int, int]] = []
-        for kind, rx in CALLOUT_PATTERNS:
-            for m in rx.finditer(line):
-                if any(m.start() < b and a < m.end() for a, b in taken):
-                    continue
-                taken.append((m.start(), m.end()))
-                groups = m.groupdict()
-                rec: dict[str, Any] = {
-                    "kind": kind,
-                    "text": m.group(0).strip(),
-                    "value": _parse_number(groups.get("value")),
-                    "tolerance": _parse_number(groups.get("tol")),
-                    "fit": groups.get("fit"),
-                }
-                if kind == "deviation":
-                    rec["upper"] = _parse_number(groups.get("upper"))
-                    rec["lower"] = _parse_number(groups.get("lower"))
-                if kind == "thread":
-                    rec["pitch"] = _parse_number(groups.get("pitch"))
-                out.append(rec)
-    return out
-
-
-def _labels_in(text: str) -> list[tuple[str, re.Match[str]]]:
-    return [(m.lastgroup or "", m) for m in _LABEL_RE.finditer(text)]
-
-
-def _valid(field: str, value: str) -> bool:
-    if not value or len(value) > 80 or _STOP_LABEL_RE.match(value):
-        return False
-    check = _VALIDATORS.get(field)
-    return check is None or bool(check.search(value))
-
-
-def _strip_value(value: str) -> str:
-    return value.strip().lstrip(":=#").strip().rstrip(":").strip()
-
-
-def _fields_from_tables(tables: list[list[list[str | None]]]) -> dict[str, tuple[str, str, str]]:
-    found: dict[str, tuple[str, str, str]] = {}
-    for rows in tables:
-        for r, row in enumerate(rows):
-            for c, cell in enumerate(row):
-                if not cell:
-                    continue
-                flat = " ".join(cell.split())
-                labels = _labels_in(flat)
-                if not labels or labels[0][1].start() != 0:
-                    continue
-                field, m = labels[0]
-                if field in found:
-                    continue
-                end = labels[1][1].start() if len(labels) > 1 else len(flat)
-                value = _strip_value(flat[m.end() : end])
-                method = "table_cell"
-                if not value:
-                    candidates = []
-                    if c + 1 < len(row):
-                        candidates.append(("table_right", row[c + 1]))
-                    if r + 1 < len(rows) and c < len(rows[r + 1]):
-                        candidates.append(("table_below", rows[r + 1][c]))
-                    for how, other in candidates:
-                        other_flat = " ".join((other or "").split())
-                        if (
-                            other_flat
-                            and not _labels_in(other_flat[:20])
-                            and not _STOP_LABEL_RE.match(other_flat)
-                        ):
-                            value, method = other_flat, how
-                            break
-                if _valid(field, value):
-                    found[field] = (value, method, m.group(0))
-    return found
-
-
-def _fields_from_text(text: str) -> dict[str, tuple[str, str, str]]:
-    found: dict[str, tuple[str, str, str]] = {}
-    for line in text.splitlines():
-        labels = _labels_in(line)
-        for i, (field, m) in enumerate(labels):
-            if field in found:
-                continue
-            end = labels[i + 1][1].start() if i + 1 < len(labels) else len(line)
-            after = line[m.end() : end]
-            has_colon = after.lstrip().startswith(":")
-            # a label needs a colon or the start of the line, so prose ("do not scale drawing") is skipped
-            if not has_colon and m.start() != 0 and field not in {"sheet", "scale"}:
-                continue
-            value = _strip_value(after)
-            if _valid(field, value):
-                found[field] = (value, "text_line", m.group(0))
-    return found
-
-
 # ----------------------------------------------------------------------------- extract
 
 
@@ -333,14 +173,11 @@ def _extract_inner(
         n = len(pages_obj)
         progress(5.0, f"{n} pages")
         pages: list[dict[str, Any]] = []
-        callouts: list[dict[str, Any]] = []
-        title: dict[str, dict[str, Any]] = {}
         no_text: list[int] = []
         scanned: list[int] = []
         failed: list[int] = []
-        table_total = callout_total = 0
-        tables_kept = 0
-        drawing = DrawingLists()
+        table_total = tables_kept = 0
+        facts = PageFacts(max_items)
         for index, page in enumerate(pages_obj):
             number = index + 1
             try:
@@ -356,41 +193,19 @@ def _extract_inner(
                     page.close()
             ocr.page(index, rec, max_text, warnings)
             table_total += len(page_tables)
-            keep = max(0, max_items - tables_kept)
-            rec["tables"] = page_tables[:keep]
+            rec["tables"] = page_tables[: max(0, max_items - tables_kept)]
             tables_kept += len(rec["tables"])
             if not rec["has_text_layer"]:
                 no_text.append(number)
                 if rec["image_count"]:
                     scanned.append(number)
-            page_callouts = find_callouts(rec["text"])
-            callout_total += len(page_callouts)
-            rec["callout_count"] = len(page_callouts)
-            for c in page_callouts:
-                if len(callouts) < max_items:
-                    callouts.append({"page": number, **c})
-            if not rec["char_count"] and (words := ocr.words(number)) is not None:
-                # a scanned page: its OCR words go through the same annotation parser
-                notes = _ocr_annotations(words, rec, number, page_tables, warnings)
-            drawing.add(notes, max_items)
-            fields = {k: (f.value, f.method, f.label) for k, f in notes.title_block.items()}
-            ocr_fields = ocr.fields(number, _LABEL_RE, _valid)  # None unless OCR read the page
-            if not notes.title_block:
-                # no ruled title block on this page: fall back to label/value pairs in tables and
-                # text (for a scanned page: in the OCR words, by their positions)
-                fields.update(_fields_from_tables([t["rows"] for t in page_tables]))
-                for name, value in (
-                    _fields_from_text(rec["text"]) if ocr_fields is None else ocr_fields
-                ).items():
-                    fields.setdefault(name, value)
-            rec["title_block"] = {name: fields[name][0] for name in TB_FIELDS if name in fields}
-            for name in TB_FIELDS:
-                if name in fields and name not in title:
-                    found_value, method, label = fields[name]
-                    title[name] = {
-                        "value": found_value,
-                        "source": {"page": number, "method": method, "label": label},
-                    }
+            cells = [t["rows"] for t in page_tables]
+            read = ocr.take(number)  # None unless OCR read the page
+            if read is not None and not rec["char_count"]:
+                # a scanned page: its OCR words and ruled lines go through the same annotation parser
+                notes = ocr_annotations(read.words, read.segments, rec, cells, warnings)
+            words = read.words if read is not None else None
+            facts.add(rec, notes, page_fields(notes, cells, rec["text"], words))
             pages.append(rec)
             progress(5.0 + 93.0 * number / max(1, n), f"page {number} of {n}")
         ocr.close()
@@ -401,9 +216,7 @@ def _extract_inner(
         )
     if table_total > tables_kept:
         warnings.append(f"tables truncated to {tables_kept} of {table_total} (option max_items)")
-    warnings.extend(drawing.warnings(max_items))
-    if callout_total > len(callouts):
-        warnings.append(f"callouts truncated to {len(callouts)} of {callout_total} (option max_items)")
+    warnings.extend(facts.warnings())
     warnings.extend(ocr.tally.warnings(MAX_PAGES_IN_WARNING))
     unread = [p for p in no_text if p not in ocr.tally.pages]  # pages OCR read have text now
     if n and unread and len(unread) == n - len(failed):
@@ -428,32 +241,13 @@ def _extract_inner(
         "table_count": table_total,
         "pages_without_text": no_text,
         "has_text_layer": bool(ok_pages) and len(no_text) < len(ok_pages),
-        "callouts": callouts,
-        "title_block": {"fields": {name: title[name] for name in TB_FIELDS if name in title}},
-        **drawing.payload(),
+        **facts.payload(),
         "limits": {"max_items": max_items, "max_text_chars": max_text},
         "ocr": ocr.summary(),
         "warnings": warnings,
     }
     progress(100.0, "done")
     return _clean(payload)  # type: ignore[no-any-return]
-
-
-def _ocr_annotations(
-    words: list[Word], rec: dict[str, Any], number: int, tables: list[dict[str, Any]], warnings: list[str]
-) -> Annotations:
-    """Drawing annotations of a page read by OCR (same parser as a text layer)."""
-    try:
-        sheet = ocr_sheet(words, float(rec["width"] or 0), float(rec["height"] or 0), number)
-        sheet.tables = [t["rows"] for t in tables]
-        notes = parse_sheet(sheet)
-    except Exception as exc:  # the page's OCR text stands on its own: never lose it
-        warnings.append(f"page {number}: drawing annotations could not be read ({type(exc).__name__}: {exc})")
-        return Annotations()
-    rec["drawing_sheet"] = notes.drawing
-    rec["dimension_count"] = len(notes.dimensions)
-    rec["gdt_count"] = len(notes.gdt)
-    return notes
 
 
 def _page(
@@ -511,7 +305,6 @@ def _page(
 def summarize(payload: Mapping[str, Any]) -> dict[str, str | int | float | bool | None]:
     pages = payload.get("pages", [])
     first = pages[0] if pages else {}
-    fields = payload.get("title_block", {}).get("fields", {})
     meta = payload.get("metadata", {}) or {}
     out: dict[str, str | int | float | bool | None] = {
         "pdf_version": payload.get("pdf_version"),
@@ -528,10 +321,7 @@ def summarize(payload: Mapping[str, Any]) -> dict[str, str | int | float | bool 
         "meta_author": _scalar(meta.get("Author")),
         "meta_creator": _scalar(meta.get("Creator")),
     }
-    for name in TITLE_LABELS:
-        field = fields.get(name)
-        out[f"tb_{name}"] = field["value"] if field else None
-    out.update(drawing_summary(payload))
+    out.update(pagefacts.summary(payload))
     return out
 
 
@@ -539,24 +329,25 @@ def _scalar(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+ROW_COLUMNS = (
+    "page",
+    "width",
+    "height",
+    "rotation",
+    "has_text_layer",
+    "text_chars",
+    "word_count",
+    "table_count",
+    "image_count",
+    "callout_count",
+    "drawing_number",
+    "sheet",
+    "error",
+)
+
+
 def rows(payload: Mapping[str, Any]) -> Iterator[dict[str, str | int | float | bool | None]]:
-    for p in payload.get("pages", []):
-        tb = p.get("title_block") or {}
-        yield {
-            "page": p.get("number"),
-            "width": p.get("width"),
-            "height": p.get("height"),
-            "rotation": p.get("rotation"),
-            "has_text_layer": p.get("has_text_layer"),
-            "text_chars": p.get("text_chars"),
-            "word_count": p.get("word_count"),
-            "table_count": p.get("table_count"),
-            "image_count": p.get("image_count"),
-            "callout_count": p.get("callout_count"),
-            "drawing_number": tb.get("drawing_number"),
-            "sheet": tb.get("sheet"),
-            "error": p.get("error"),
-        }
+    return pagefacts.page_rows(payload, ROW_COLUMNS)
 
 
 EXTRACTOR = Extractor(

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from cadextract.extractors import pdf
+from cadextract.extractors import pagefacts
 from cadextract.extractors.base import (
     CorruptFile,
     EmptyFile,
@@ -28,7 +28,11 @@ from cadextract.extractors.base import (
     int_option,
     json_safe,
 )
-from cadextract.extractors.ocr import engines, layout, run, settings
+from cadextract.extractors.drawing import Annotations
+from cadextract.extractors.ocr import engines, run, settings
+from cadextract.extractors.ocr.sheet import ocr_annotations
+from cadextract.extractors.pagefacts import PageFacts, page_fields
+from cadextract.extractors.pdf import DEFAULT_MAX_ITEMS, DEFAULT_MAX_TEXT_CHARS, MAX_PAGES_IN_WARNING
 
 DEFAULT_MAX_PAGES = 200
 #: a page whose DPI is unknown is taken to be a drawing scanned at this resolution
@@ -114,8 +118,8 @@ def extract(path: Path, options: Mapping[str, Any], progress: Progress) -> dict[
     kind = _sniff(path)
     ocr = settings.parse(options)
     max_pages = int_option(options, "max_pages", DEFAULT_MAX_PAGES)
-    max_items = int_option(options, "max_items", pdf.DEFAULT_MAX_ITEMS)
-    max_text = int_option(options, "max_text_chars", pdf.DEFAULT_MAX_TEXT_CHARS)
+    max_items = int_option(options, "max_items", DEFAULT_MAX_ITEMS)
+    max_text = int_option(options, "max_text_chars", DEFAULT_MAX_TEXT_CHARS)
     from PIL import Image
 
     # Pillow's own bomb check refuses big scans outright; the per-page memory plan below
@@ -150,37 +154,26 @@ def _extract(
     warnings: list[str] = []
     tally = run.Tally()
     pages: list[dict[str, Any]] = []
-    callouts: list[dict[str, Any]] = []
-    callout_total = 0
-    title: dict[str, dict[str, Any]] = {}
+    facts = PageFacts(max_items)
     with image:
         count = int(getattr(image, "n_frames", 1) or 1)
         todo = min(count, max_pages)
         progress(2.0, f"{count} page(s)")
         for index in range(todo):
             image.seek(index)
-            rec = _page(image, index + 1, kind, ocr, tally, max_text, warnings)
+            rec, read = _page(image, index + 1, kind, ocr, tally, max_text, warnings)
+            notes = Annotations()
+            if read is not None:  # the same annotation parser as a PDF page read by OCR
+                notes = ocr_annotations(read.words, read.segments, rec, [], warnings)
+            facts.add(rec, notes, page_fields(notes, [], rec["text"], read.words if read else None))
             pages.append(rec)
-            found = pdf.find_callouts(rec.get("text", ""))
-            callout_total += len(found)
-            rec["callout_count"] = len(found)
-            callouts.extend({"page": rec["number"], **c} for c in found[: max(0, max_items - len(callouts))])
-            for name, value in rec.pop("_fields", {}).items():
-                title.setdefault(
-                    name,
-                    {
-                        "value": value[0],
-                        "source": {"page": rec["number"], "method": value[1], "label": value[2]},
-                    },
-                )
             progress(2.0 + 96.0 * (index + 1) / todo, f"page {index + 1} of {todo}")
     if pages and all("skipped" in p for p in pages):
         raise ImageTooLarge(f"{path.name}: {pages[0]['skipped']}")
     if count > todo:
         warnings.append(f"only the first {todo} of {count} pages were read (option max_pages)")
-    if callout_total > len(callouts):
-        warnings.append(f"callouts truncated to {len(callouts)} of {callout_total} (option max_items)")
-    warnings.extend(tally.warnings(pdf.MAX_PAGES_IN_WARNING))
+    warnings.extend(facts.warnings())
+    warnings.extend(tally.warnings(MAX_PAGES_IN_WARNING))
     if ocr.mode is settings.OcrMode.NEVER:
         warnings.append("OCR is off for this job (ocr=never): no text was read")
     first = pages[0] if pages else {}
@@ -194,8 +187,7 @@ def _extract(
         "mode": first.get("mode"),
         "pages": pages,
         "total_text_chars": sum(p.get("text_chars", 0) for p in pages),
-        "callouts": callouts,
-        "title_block": {"fields": {name: title[name] for name in pdf.TITLE_LABELS if name in title}},
+        **facts.payload(),
         "ocr": tally.summary(ocr),
         "limits": {"max_pages": max_pages, "max_items": max_items, "max_text_chars": max_text},
         "warnings": warnings,
@@ -212,7 +204,8 @@ def _page(
     tally: run.Tally,
     max_text: int,
     warnings: list[str],
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], run.PageOcr | None]:
+    """The page's record, and what OCR read on it (None when it was not read)."""
     width, height = image.size
     dpi = _dpi(image.info)
     rec: dict[str, Any] = {
@@ -228,7 +221,7 @@ def _page(
         "title_block": {},
     }
     if ocr.mode is settings.OcrMode.NEVER or tally.unavailable:
-        return rec
+        return rec, None
     want_w, want_h = target_size(width, height, dpi, ocr)
     draft = 1
     if kind == "JPEG":  # libjpeg decodes at 1/2, 1/4 or 1/8 directly: big scans stay cheap
@@ -244,7 +237,7 @@ def _page(
         )
         tally.skipped.append(reason)
         rec["skipped"] = reason
-        return rec
+        return rec, None
     gray = _decode(image, number, kind, draft, (want_w, want_h))
     if gray.size != (width, height):
         used = f"{dpi * gray.width / width:.0f} dpi" if dpi else f"{gray.width} × {gray.height} px"
@@ -258,7 +251,7 @@ def _page(
         result = run.recognise(gray, ocr, ocr_dpi or ASSUMED_DPI * gray.width / width, width / gray.width)
     except engines.EngineUnavailable as exc:
         tally.unavailable = str(exc)
-        return rec
+        return rec, None
     finally:
         gray.close()
     result.dpi = ocr_dpi or 0.0
@@ -266,10 +259,7 @@ def _page(
     if not ocr_dpi:
         rec["ocr"]["dpi"] = None
     tally.add(number, result)
-    fields = layout.fields_from_words(result.words, pdf._LABEL_RE, pdf._valid)
-    rec["title_block"] = {name: fields[name][0] for name in pdf.TITLE_LABELS if name in fields}
-    rec["_fields"] = fields
-    return rec
+    return rec, result
 
 
 def _decode(image: Any, number: int, kind: str, draft: int, size: tuple[int, int]) -> Any:
@@ -293,41 +283,38 @@ def _decode(image: Any, number: int, kind: str, draft: int, size: tuple[int, int
 
 
 def summarize(payload: Mapping[str, Any]) -> dict[str, str | int | float | bool | None]:
-    fields = payload.get("title_block", {}).get("fields", {})
-    dpi = payload.get("dpi")
     ocr = payload.get("ocr") or {}
     out: dict[str, str | int | float | bool | None] = {
         "image_format": payload.get("image_format"),
         "page_count": payload.get("page_count"),
         "width": payload.get("width"),
         "height": payload.get("height"),
-        "dpi": dpi,
+        "dpi": payload.get("dpi"),
         "total_text_chars": payload.get("total_text_chars"),
         "callout_count": len(payload.get("callouts", [])),
         "ocr_engine": ocr.get("engine_used"),
         "ocr_mean_confidence": ocr.get("mean_confidence"),
     }
-    for name in pdf.TITLE_LABELS:
-        field = fields.get(name)
-        out[f"tb_{name}"] = field["value"] if field else None
+    out.update(pagefacts.summary(payload))
     return out
 
 
+ROW_COLUMNS = (
+    "page",
+    "width",
+    "height",
+    "dpi",
+    "text_chars",
+    "word_count",
+    "callout_count",
+    "ocr_mean_confidence",
+    "drawing_number",
+    "skipped",
+)
+
+
 def rows(payload: Mapping[str, Any]) -> Iterator[dict[str, str | int | float | bool | None]]:
-    for p in payload.get("pages", []):
-        tb = p.get("title_block") or {}
-        yield {
-            "page": p.get("number"),
-            "width": p.get("width"),
-            "height": p.get("height"),
-            "dpi": p.get("dpi"),
-            "text_chars": p.get("text_chars"),
-            "word_count": p.get("word_count"),
-            "callout_count": p.get("callout_count"),
-            "ocr_mean_confidence": (p.get("ocr") or {}).get("mean_confidence"),
-            "drawing_number": tb.get("drawing_number"),
-            "skipped": p.get("skipped"),
-        }
+    return pagefacts.page_rows(payload, ROW_COLUMNS)
 
 
 EXTRACTOR = Extractor(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cadextract.extractors import pdf, raster
+from cadextract.extractors import raster, textfields
 from cadextract.extractors.base import BadOption
-from cadextract.extractors.ocr import layout, run, settings
+from cadextract.extractors.ocr import layout, rules, run, settings
 from cadextract.extractors.ocr.layout import Word
 from cadextract.files import detect_bytes
 
@@ -25,6 +25,11 @@ def w(text: str, x0: float, top: float, x1: float, bottom: float) -> Word:
         ("Φ20", "Ø20"),
         ("10F2", "1 OF 2"),
         ("SHEET 1 0F 2", "SHEET 1 OF 2"),
+        ("SHEET1OF1", "SHEET1 OF 1"),  # OCR drops narrow gaps
+        ("1VON1", "1 VON 1"),
+        ("2x 06.60 ±0.05", "2x Ø6.60 ±0.05"),  # a count first; a decimal with a leading zero
+        ("05.8-5.85", "Ø5.8-5.85"),
+        ("01.02.2026", "01.02.2026"),  # a date stays a date
         # left alone: real numbers and words
         ("0.5", "0.5"),
         ("05", "05"),
@@ -78,8 +83,9 @@ def test_fields_from_words_by_position() -> None:
         w("J.", 300, 300, 310, 310),
         w("SMITH", 313, 300, 350, 310),
     ]
-    found = layout.fields_from_words(words, pdf._LABEL_RE, pdf._valid)
-    assert found["title"] == ("Weird_Gripper_Cam_ Adapter", "ocr_below", "TITLE")
+    found = layout.fields_from_words(words, textfields.LABEL_RE, textfields.valid)
+    # a line ending in "_" continues the word (as the vector parser joins it)
+    assert found["title"] == ("Weird_Gripper_Cam_Adapter", "ocr_below", "TITLE")
     # "A4" has no digit-dash shape of a drawing number: the cell below is taken
     assert found["drawing_number"] == ("UR10_29.20", "ocr_below", "DWG NO.")
     assert found["scale"] == ("1:5", "ocr_right", "SCALE")
@@ -156,3 +162,91 @@ def test_raster_target_size_and_decode_cost() -> None:
 )
 def test_image_signatures(head: bytes, fmt: str | None) -> None:
     assert detect_bytes(head) == fmt
+
+
+def test_ruled_lines_of_a_scan_are_found_and_letters_are_not() -> None:
+    """A grey ruled cell (CAD frames are light grey) and a black letter 'I' inside a word box."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (400, 200), 255)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((20, 20, 380, 180), outline=200, width=2)  # light grey frame
+    draw.line((200, 20, 200, 180), fill=200, width=2)  # the rule between two cells
+    draw.rectangle((60, 60, 63, 100), fill=0)  # a tall letter stroke: inside its word's box
+    found = rules.ruled_lines(image, 200)
+    assert any(s.horizontal and s.x1 - s.x0 > 300 for s in found)
+    assert any(s.vertical and abs(s.x0 - 200.5) <= 1.5 and s.y1 - s.y0 > 140 for s in found)
+    letter = [s for s in found if s.vertical and 59 <= s.x0 <= 64]
+    assert letter  # the stroke is long enough to look like a rule …
+    kept = rules.outside_words(found, [w("IN", 55, 55, 90, 105)])
+    assert not [s for s in kept if s.vertical and 59 <= s.x0 <= 64]  # … but it lies inside a word
+    assert len(kept) == len(found) - len(letter)
+    # in page units (PDF points of a 200 dpi rendering)
+    assert rules.scaled(kept, 72 / 200)[0].x1 <= 400 * 72 / 200
+
+
+def test_scan_title_block_is_read_from_its_ruled_cells() -> None:
+    """OCR words plus the rules found in the scan: the parser's ruled title block (same_cell)."""
+    from cadextract.extractors.drawing import parse_sheet
+    from cadextract.extractors.drawing.model import Segment
+    from cadextract.extractors.ocr.sheet import ocr_sheet
+
+    # a 4-cell block at the bottom right of a 1000 x 750 sheet; labels glued as OCR reads them
+    rules_ = [
+        Segment(600, 550, 1000, 550),
+        Segment(600, 620, 1000, 620),
+        Segment(600, 690, 1000, 690),
+        Segment(600, 740, 1000, 740),
+        Segment(600, 550, 600, 740),
+        Segment(800, 690, 800, 740),
+        Segment(1000, 550, 1000, 740),
+    ]
+    words = [
+        w("TITLE:", 605, 555, 640, 565),
+        w("Micro-Vu Turm", 650, 570, 900, 600),
+        w("DWGNO.", 605, 625, 640, 635),
+        w("Micro_Vu-4.20", 620, 640, 780, 670),
+        w("SCALE:2:1", 605, 700, 660, 710),
+        w("SHEET1 OF 1", 805, 700, 880, 710),
+    ]
+    notes = parse_sheet(ocr_sheet(words, 1000, 750, 1, [], rules_))
+    got = {k: (f.value, f.method) for k, f in notes.title_block.items()}
+    assert got["title"] == ("Micro-Vu Turm", "same_cell")
+    assert got["drawing_number"] == ("Micro_Vu-4.20", "same_cell")
+    assert got["scale"] == ("2:1", "same_cell")
+    assert got["sheet"] == ("1 OF 1", "same_cell")
+    # without the rules no cell is known: the parser finds no title block
+    assert parse_sheet(ocr_sheet(words, 1000, 750, 1)).title_block == {}
+
+
+def test_page_fields_fill_what_the_ruled_block_lacks_on_a_scan() -> None:
+    from cadextract.extractors.drawing.model import Annotations, TitleField
+    from cadextract.extractors.pagefacts import page_fields
+
+    notes = Annotations(title_block={"scale": TitleField("2:1", "SCALE", "same_cell", 1, None)})
+    words = [w("DWG NO.", 100, 100, 160, 110), w("AB-12", 100, 115, 160, 125), w("A3", 300, 100, 320, 110)]
+    got = page_fields(notes, [], "", words)
+    assert got["scale"] == ("2:1", "same_cell", "SCALE")  # the ruled block wins
+    assert got["drawing_number"] == ("AB-12", "ocr_below", "DWG NO.")  # the words fill the gap
+    # a vector page with a ruled block keeps it alone (its text lines are not guessed from)
+    assert set(page_fields(notes, [], "DWG NO: XY-1", None)) == {"scale"}
+    assert page_fields(Annotations(), [], "DWG NO: XY-1", None)["drawing_number"][0] == "XY-1"
+
+
+def test_a_sheet_size_is_never_a_drawing_number() -> None:
+    assert not textfields.valid("drawing_number", "A3")
+    assert textfields.valid("drawing_number", "A3-100")
+
+
+def test_a_run_across_a_cell_rule_is_cut_there() -> None:
+    from cadextract.extractors.drawing.model import Segment
+
+    wall = Segment(150, 0, 150, 40)  # the rule between the drawing-number and the size cells
+    got = rules.split_at_rules([w("AB-12.19 A4", 20, 10, 170, 30)], [wall])
+    assert [x.text for x in got] == ["AB-12.19", "A4"]
+    assert got[0].x1 <= 150 <= got[1].x0
+    # no rule inside the box, or a single word: left whole
+    assert [x.text for x in rules.split_at_rules([w("AB-12.19 A4", 200, 10, 350, 30)], [wall])] == [
+        "AB-12.19 A4"
+    ]
+    assert len(rules.split_at_rules([w("AB-12.19", 20, 10, 170, 30)], [wall])) == 1

@@ -114,19 +114,25 @@ OTHER_PHRASES = sorted({norm(p) for p in OTHER_LABELS}, key=len, reverse=True)
 
 @functools.lru_cache(maxsize=4096)
 def match_label(text: str) -> tuple[str, str, str] | None:
-    """(field, label as printed, rest) when ``text`` begins with a title-block label."""
-    n = norm(text)
+    """(field, label as printed, rest) when ``text`` begins with a title-block label.
+
+    The label's words may run together and its value may follow without a space
+    (``DWGNO.``, ``SHEET1 OF 1``: OCR drops narrow gaps); a letter right after it means
+    another word (``REVIEW`` is no ``REV``).
+    """
     for phrase, fld in TITLE_PHRASES:
-        if n == phrase or n.startswith(phrase + " "):
-            # find where the label ends in the original text: count its words
-            words = phrase.split(" ")
-            m = re.match(
-                r"\s*" + r"[\s.:]*".join(re.escape(w) for w in words) + r"[\s.:]*", text, re.IGNORECASE
-            )
-            if m is None:
-                continue
+        m = _phrase_re(phrase).match(text)
+        if m is not None:
             return fld, text[: m.end()].strip(), text[m.end() :].strip()
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _phrase_re(phrase: str) -> re.Pattern[str]:
+    words = phrase.split(" ")
+    return re.compile(
+        r"\s*" + r"[\s.:]*".join(re.escape(w) for w in words) + r"(?![^\W\d_])[\s.:]*", re.IGNORECASE
+    )
 
 
 @functools.lru_cache(maxsize=4096)

@@ -54,8 +54,11 @@ NOTE_RULES: list[tuple[str, re.Pattern[str]]] = [
 
 def parse_sheet(sheet: Sheet) -> Annotations:
     items = sheet.items + drawn_symbols(sheet.items, sheet.segments, sheet.curves)
-    runs = build_runs(items)
     grid = Grid.of(sheet.segments)
+    # OCR words are whole word boxes whose gaps say little: a cell's rule keeps two apart
+    # (a text layer's glyph spacing does that by itself)
+    ocr = any(i.confidence is not None for i in sheet.items)
+    runs = build_runs(items, grid.vertical if ocr else ())
     block = find_title_block(runs, grid, sheet.width, sheet.height, sheet.page)
     out = Annotations(title_block=dict(block.fields))
     outside = [r for r in runs if not block.contains(*r.start) and not _margin(r, sheet)]

@@ -7,10 +7,12 @@ what turns a vertical ``35.00`` (glyphs stacked bottom to top) back into ``35.00
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cadextract.extractors.drawing.model import BBox, TextItem
+from cadextract.extractors.drawing.model import BBox, Segment, TextItem
 
 #: glyphs further apart than this (× size) along the reading direction start a new run
 RUN_GAP = 1.0
@@ -91,8 +93,25 @@ def _angle_key(angle: float) -> float:
     return 0.0 if a > 360.0 - ANGLE_TOL / 2 else a
 
 
-def build_runs(items: list[TextItem]) -> list[Run]:
-    """Group items into runs: same angle, same band, close along the reading direction."""
+def _walled(a: TextItem, b: TextItem, walls: list[tuple[float, float, float]]) -> bool:
+    """Whether a vertical rule stands between the facing edges of two upright items."""
+    lo, hi = sorted((a.x1, b.x0))
+    y = (a.center[1] + b.center[1]) / 2
+    start = bisect.bisect_left(walls, (lo, -math.inf, -math.inf))
+    for x, y0, y1 in walls[start:]:
+        if x > hi:
+            return False
+        if y0 <= y <= y1:
+            return True
+    return False
+
+
+def build_runs(items: list[TextItem], walls: Sequence[Segment] = ()) -> list[Run]:
+    """Group items into runs: same angle, same band, close along the reading direction.
+
+    ``walls`` are vertical rules no upright run may cross (a cell's edge on a scan).
+    """
+    wall_x = sorted((s.x0, min(s.y0, s.y1), max(s.y0, s.y1)) for s in walls)
     by_angle: list[tuple[float, list[TextItem]]] = []
     for item in sorted(items, key=lambda i: _angle_key(i.angle)):
         key = _angle_key(item.angle)
@@ -132,6 +151,8 @@ def build_runs(items: list[TextItem]) -> list[Run]:
                         continue
                     gap = (g.u - g.half) - (last.u + last.half)
                     if -0.5 * size <= gap <= RUN_GAP * max(size, last.item.size) and gap < best_gap:
+                        if wall_x and abs(angle) < ANGLE_TOL and _walled(last.item, g.item, wall_x):
+                            continue
                         best, best_gap = idx, gap
             if best < 0:
                 found.append([g])

@@ -59,25 +59,28 @@ class Word:
 
 #: a whole OCR item that reads as a diameter whose Ø came out as 0, O or @ ("012 H7", "O8")
 _MISREAD_DIAMETER = re.compile(
-    r"^(?:[O@]|0(?=\d+(?:[.,]\d+)?\s*(?:[A-HJ-NP-Za-hj-np-z]{1,2}\d{1,2}\b|±)))"
-    r"(?P<rest>\d+(?:[.,]\d+)?(?:\s*[A-HJ-NP-Za-hj-np-z]{1,2}\d{1,2})?(?:\s*±\s*\d+(?:[.,]\d+)?)?)$"
+    r"^(?P<count>\d+\s*[xX×]\s*)?"
+    r"(?:[O@]|0(?=\d+(?:[.,]\d+)?\s*(?:[A-HJ-NP-Za-hj-np-z]{1,2}\d{1,2}\b|±))|0(?=[1-9]\d*[.,]\d))"
+    r"(?P<rest>\d+(?:[.,]\d+)?(?:\s*[A-HJ-NP-Za-hj-np-z]{1,2}\d{1,2})?"
+    r"(?:\s*±\s*\d+(?:[.,]\d+)?|\s*-\s*\d+(?:[.,]\d+)?)?)$"
 )
 
 
-#: "SHEET 1 0F 2": the O of OF read as a zero between two numbers
-_SHEET_OF = re.compile(r"(?<=\d)\s?0F\s?(?=\d)")
+#: "SHEET 1 0F 2", "1OF1", "1VON1": OF (its O read as a zero) or VON squeezed between two numbers
+_SHEET_OF = re.compile(r"(?<=\d)\s?(?P<of>[0O]F|VON)\s?(?=\d)")
 
 
 def normalise_text(text: str) -> str:
     """Undo OCR's usual misreadings on drawings: Φ for Ø, Ø read as 0/O/@, 1 0F 2 for 1 OF 2.
 
-    A leading 0 becomes Ø only before a fit class or a ± tolerance ("012 H7"), where a
-    number with a leading zero makes no sense; O and @ before digits always do.
+    A leading 0 becomes Ø only before a fit class or a ± tolerance ("012 H7") or in a
+    decimal ("06.60", "05.8-5.85"), where a number with a leading zero makes no sense; O
+    and @ before digits always do. A count may come first ("2x 06.60 ±0.05").
     """
     text = text.replace("Φ", "Ø").replace("φ", "Ø")
-    text = _SHEET_OF.sub(" OF ", text)
+    text = _SHEET_OF.sub(lambda m: " VON " if m.group("of") == "VON" else " OF ", text)
     m = _MISREAD_DIAMETER.match(text.strip())
-    return f"Ø{m.group('rest')}" if m else text
+    return f"{m.group('count') or ''}Ø{m.group('rest')}" if m else text
 
 
 def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
@@ -305,4 +308,7 @@ def _continued(first: _Cell, pieces: Sequence[_Cell]) -> str:
             break
         last = min(nxt, key=lambda p: p.top)
         parts.append(last.text)
-    return " ".join(parts)
+    out = parts[0]
+    for part in parts[1:]:  # a line ending in "_" continues the word on the next line
+        out = out + part if out.endswith("_") else f"{out} {part}"
+    return out

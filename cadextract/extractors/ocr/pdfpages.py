@@ -7,12 +7,11 @@ need it, the resolution that fits the memory cap, the warnings) is decided here.
 from __future__ import annotations
 
 import contextlib
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cadextract.extractors.ocr import engines, layout, run, settings
+from cadextract.extractors.ocr import engines, run, settings
 
 
 class PdfOcr:
@@ -24,7 +23,7 @@ class PdfOcr:
         self.password = str(options["password"]) if options.get("password") else None
         self.tally = run.Tally()
         self._doc: Any = None
-        self._words: dict[int, list[layout.Word]] = {}  # page number -> words, until fields() asks
+        self._read: dict[int, run.PageOcr] = {}  # page number -> what OCR read, until taken
 
     def wanted(self, rec: Mapping[str, Any]) -> bool:
         """Whether this page record should be read by OCR."""
@@ -56,22 +55,11 @@ class PdfOcr:
             image.close()
         run.apply(rec, result, max_text, warnings)
         self.tally.add(number, result)
-        self._words[number] = result.words
+        self._read[number] = result
 
-    def words(self, number: int) -> list[layout.Word] | None:
-        """The OCR words of page ``number``; None if OCR did not read it."""
-        return self._words.get(number)
-
-    def fields(
-        self, number: int, label_re: re.Pattern[str], is_value: Callable[[str, str], bool]
-    ) -> dict[str, tuple[str, str, str]] | None:
-        """Title-block fields of page ``number`` from its OCR words; None if OCR did not read it.
-
-        OCR text lines run across table cells, so on these pages the fields come from the
-        words' positions instead of from text lines.
-        """
-        words = self._words.pop(number, None)
-        return None if words is None else layout.fields_from_words(words, label_re, is_value)
+    def take(self, number: int) -> run.PageOcr | None:
+        """What OCR read on page ``number`` (its words and ruled lines); None if it did not read it."""
+        return self._read.pop(number, None)
 
     def _render(self, index: int, number: int) -> tuple[Any, float]:
         import pypdfium2 as pdfium

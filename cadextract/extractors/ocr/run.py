@@ -12,7 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cadextract.extractors.ocr import engines, layout
+from cadextract.extractors.drawing.model import Segment
+from cadextract.extractors.ocr import engines, layout, rules
 from cadextract.extractors.ocr.settings import OcrSettings
 
 if TYPE_CHECKING:
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 MIN_USEFUL_DPI = 100
 #: at most this many words are kept per page in the result (the text keeps everything)
 MAX_WORDS_PER_PAGE = 20_000
+#: resolution assumed for an image that states none (for the length of a ruled line)
+DEFAULT_IMAGE_DPI = 200
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class PageOcr:
     mean_confidence: float | None
     load_seconds: float  # model load paid by this page (0 when the child had it already)
     seconds: float
+    #: ruled lines found in the scan (page units): title-block cells and frames for the parser
+    segments: list[Segment] = field(default_factory=list)
 
     def record(self) -> dict[str, Any]:
         """The page's ``ocr`` object in the result."""
@@ -81,10 +86,10 @@ def recognise(image: Image, settings: OcrSettings, dpi: float | None, to_page: f
 
     engine, loaded_now = engines.get(settings.engine)
     started = time.perf_counter()
-    words = [
-        dataclasses.replace(w, text=layout.normalise_text(w.text)).scaled(to_page)
-        for w in engine.recognise(image, dpi, settings.lang)
-    ]
+    found = engine.recognise(image, dpi, settings.lang)
+    segments = rules.outside_words(rules.ruled_lines(image, dpi or DEFAULT_IMAGE_DPI), found)
+    found = rules.split_at_rules(found, segments)
+    words = [dataclasses.replace(w, text=layout.normalise_text(w.text)).scaled(to_page) for w in found]
     return PageOcr(
         words=words,
         text=layout.page_text(words),
@@ -94,6 +99,7 @@ def recognise(image: Image, settings: OcrSettings, dpi: float | None, to_page: f
         mean_confidence=layout.mean_confidence(words),
         load_seconds=engine.load_seconds if loaded_now else 0.0,
         seconds=time.perf_counter() - started,
+        segments=rules.scaled(segments, to_page),
     )
 
 

@@ -1,11 +1,13 @@
 """OCR words → the drawing parser's neutral :class:`Sheet`, so a scanned page is read by the
-same annotation parser as a vector page (dimensions, frames, notes, parts lists)."""
+same annotation parser as a vector page (dimensions, frames, title block, notes, parts lists)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from cadextract.extractors.drawing.model import Sheet, TextItem
+from cadextract.extractors.drawing import Annotations, parse_sheet
+from cadextract.extractors.drawing.model import Segment, Sheet, TextItem
 from cadextract.extractors.ocr.layout import Word
 
 
@@ -15,8 +17,9 @@ def ocr_sheet(
     height: float,
     page: int,
     tables: list[list[list[str | None]]] | None = None,
+    segments: list[Segment] | None = None,
 ) -> Sheet:
-    """A sheet of OCR words (page units, top-left origin). Scans carry no drawn lines here."""
+    """A sheet of OCR words and the rules found in the scan (page units, top-left origin)."""
     items = [
         TextItem(
             text=w.text,
@@ -32,4 +35,27 @@ def ocr_sheet(
         for w in words
         if w.text.strip()
     ]
-    return Sheet(items, width, height, page, [], [], tables or [])
+    return Sheet(items, width, height, page, segments or [], [], tables or [])
+
+
+def ocr_annotations(
+    words: Sequence[Word],
+    segments: list[Segment],
+    rec: dict[str, Any],
+    tables: list[list[list[str | None]]],
+    warnings: list[str],
+) -> Annotations:
+    """Drawing annotations of a page read by OCR; the page record gains the parser's counts."""
+    number = int(rec["number"])
+    try:
+        sheet = ocr_sheet(
+            words, float(rec["width"] or 0), float(rec["height"] or 0), number, tables, segments
+        )
+        notes = parse_sheet(sheet)
+    except Exception as exc:  # the page's OCR text stands on its own: never lose it
+        warnings.append(f"page {number}: drawing annotations could not be read ({type(exc).__name__}: {exc})")
+        return Annotations()
+    rec["drawing_sheet"] = notes.drawing
+    rec["dimension_count"] = len(notes.dimensions)
+    rec["gdt_count"] = len(notes.gdt)
+    return notes
