@@ -694,9 +694,10 @@ def run(
             formats=None,
             live=out.is_terminal and not quiet,
         )
-        ids = [o.job_id for o in outcomes if o.job_id is not None]
+        # jobs already finished when submit found them (unchanged files) need no second look
+        ids = [o.job_id for o in outcomes if o.job_id is not None and o.job_id not in res.finished]
         with state.engine().connect() as conn:
-            final = readmodels.final_fields(conn, ids)
+            final = {f["id"]: f for f in res.finished.values()} | readmodels.final_fields(conn, ids)
     submitted = [
         ops.Submitted(o.job.path, str(o.job_id) if o.job_id else None, o.skipped_reason) for o in outcomes
     ]
