@@ -71,7 +71,7 @@ class Outcome:
     finished: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
 
 
-#: a job to submit, with the cache row when the path is unchanged (its outcome may be known)
+#: a job to submit, with its path's cache row (same hash and format: its outcome may be known)
 _Planned = tuple[commands.NewJob, Cached | None]
 
 
@@ -205,7 +205,7 @@ def _local_jobs(
     hash_progress: HashProgress,
 ) -> None:
     singles = set(scan.singles)
-    # (scan position, file, sha256, format, cache row if unchanged)
+    # (scan position, file, sha256, format, cache row: decide.decided_reason checks its hash)
     ready: list[tuple[int, local.LocalFile, str, str, Cached | None]] = []
     todo: list[tuple[int, local.LocalFile, files.Candidate]] = []
     for pos, f in enumerate(scan.files):
@@ -235,7 +235,8 @@ def _local_jobs(
     for pos, f, cand in todo:
         digest = digests.get(f.path)
         if digest is not None:
-            ready.append((pos, f, digest, cand.format or "", None))
+            # hashed again but the same content (touched, --rehash): its job still decides
+            ready.append((pos, f, digest, cand.format or "", known.get(f.path)))
             seen.append(_seen(f, digest, cand.format or "", checked_ns))
     ready.sort(key=lambda item: item[0])
     for _, f, digest, fmt, cached in ready:
