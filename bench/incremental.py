@@ -113,7 +113,7 @@ def main() -> int:
     hash_cx, hash_sum = [], []
     for i in range(args.rounds):  # alternate which side goes first
         sides = [
-            ("cx", [*py, "submit", str(tree), "-r", "--format", "noop", "--rehash", "--dry-run", "--json"]),
+            ("cx", [*py, "submit", str(tree), "-r", "--format", "noop", "--rehash", "--dry-run"]),
             (
                 "sum",
                 ["find", str(tree), "-type", "f", "-print0", "|", "xargs", "-0", "sha256sum", ">/dev/null"],

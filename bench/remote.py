@@ -128,6 +128,14 @@ def run(args: argparse.Namespace, work: Path, tree: Path, home: Path, port: int)
                 f"round {i} {side}: submit {submit_s[side][-1]:.1f}s, work {work_s[side][-1]:.1f}s",
                 flush=True,
             )
+    import sqlalchemy as sa
+
+    with db.connect(url, home).connect() as conn:  # a figure of failed jobs would be no figure
+        states = dict(
+            conn.execute(sa.text("SELECT status, count(*) FROM cadextract.extraction_jobs GROUP BY 1")).all()
+        )
+    if set(states) != {"completed"}:
+        raise SystemExit(f"not every job completed: {states}")
     local, remote = statistics.median(work_s["local"]), statistics.median(work_s["remote"])
     result = {
         "objects": args.objects,

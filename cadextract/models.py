@@ -197,7 +197,9 @@ source_files = Table(
     Column("seen_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("missing_since", DateTime(timezone=True)),
     Index("ix_source_files_content", "sha256", "format"),
-    Index("ix_source_files_prefix", text("path text_pattern_ops")),
+    # LIKE '/root/%' by index whatever the collation (operator class in postgresql_ops,
+    # where alembic's comparison understands it)
+    Index("ix_source_files_prefix", "path", postgresql_ops={"path": "text_pattern_ops"}),
 )
 
 

@@ -179,9 +179,10 @@ def run(
             return
         options = supervisor.Options(concurrency=concurrency, until_empty=True, wait_for_retries=True)
         _work(st, options, live=out.is_terminal and not quiet)
-        ids = [o.job_id for o in res.outcomes if o.job_id is not None]
+        # jobs already finished when submit found them (unchanged files) need no second look
+        ids = [o.job_id for o in res.outcomes if o.job_id is not None and o.job_id not in res.finished]
         with st.engine().connect() as conn:
-            final = readmodels.final_fields(conn, ids)
+            final = {f["id"]: f for f in res.finished.values()} | readmodels.final_fields(conn, ids)
     summary = report.run_report(
         label,
         ops_submit.submitted(res),

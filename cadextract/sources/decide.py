@@ -11,10 +11,14 @@ hashed again next time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
+
+from cadextract import ops
 
 #: ctime within this many ns before the hashing counts as racy (coarsest common file
 #: system timestamps: FAT 2 s; ext4/xfs/btrfs are ns but NFS servers may round)
@@ -25,8 +29,11 @@ RACY_NS = 2_000_000_000
 REMOTE_KEY_PREFIX = "obj:"
 
 
-@dataclass(frozen=True)
-class Stat:
+# Stat, Cached and LatestJob are NamedTuples, not dataclasses: a nightly run makes one of
+# each per file (100,000 and more), and a tuple is built and compared several times faster.
+
+
+class Stat(NamedTuple):
     """What one stat() says about a file, the parts that show a change."""
 
     size: int
@@ -40,9 +47,18 @@ class Stat:
         return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
-@dataclass(frozen=True)
-class Cached:
-    """What the last submit recorded for a path."""
+class LatestJob(NamedTuple):
+    """The newest job of a cached path's content and format, as the cache lookup found it."""
+
+    id: uuid.UUID
+    status: str
+    error_type: str | None = None
+    error_message: str | None = None
+    attempts: int = 0
+
+
+class Cached(NamedTuple):
+    """What the last submit recorded for a path (and the newest job of that content)."""
 
     stat: Stat | None
     sha256: str | None
@@ -50,6 +66,7 @@ class Cached:
     checked_ns: int | None = None
     etag: str | None = None
     missing: bool = False
+    latest: LatestJob | None = None
 
 
 def needs_hash(stat: Stat, cached: Cached | None, *, rehash: bool = False) -> bool:
@@ -82,3 +99,34 @@ def changed_paths(
 ) -> list[str]:
     """The paths to read again, in the order given."""
     return [p for p, st in stats.items() if needs_hash(st, cache.get(p), rehash=rehash)]
+
+
+#: the skip reason of a file whose content's newest job decides its outcome without a new job
+_DECIDED = {
+    "already queued": "already queued (same content)",
+    "already completed": "already completed (same content)",
+}
+
+
+def decided_reason(
+    cached: Cached | None, sha256: str, fmt: str, *, force: bool = False, retry_failed: bool = False
+) -> str | None:
+    """Why an unchanged path needs no new job (the newest job of its content decides), or None.
+
+    The answer enqueueing would give: active content is "already queued", completed is
+    "already completed" (unless ``force``), failed is a known failure (unless
+    ``retry_failed``/``force``). None (no such job, a cancelled one, another format)
+    sends the path through the enqueue, which decides with the whole jobs table.
+    """
+    if cached is None or cached.latest is None or cached.sha256 != sha256 or cached.format != fmt:
+        return None
+    return _reason(cached.latest.status, force, retry_failed)
+
+
+@functools.cache
+def _reason(status: str, force: bool, retry_failed: bool) -> str | None:
+    # cached: a nightly run asks this once per unchanged file with a handful of answers
+    admission = ops.admit(status, force=force, retry_failed=retry_failed)
+    if admission is ops.Admission.KNOWN_FAILURE:
+        return ops.KNOWN_FAILURE_REASON
+    return _DECIDED.get(admission.value)

@@ -154,7 +154,9 @@ def _download(remote: Any, url: str, job: JobSpec, target: Path, cap: int) -> st
             )
         h = hashlib.sha256()
         written = 0
-        with fs.open(path, "rb", block_size=8 * CHUNK) as src, target.open("wb") as dst:
+        # the size just checked: s3fs/http would otherwise send a second HEAD to learn it
+        known = {"size": int(info.get("size") or 0)} if urls.scheme(url) in ("s3", "http", "https") else {}
+        with fs.open(path, "rb", block_size=8 * CHUNK, **known) as src, target.open("wb") as dst:
             while chunk := src.read(CHUNK):
                 written += len(chunk)
                 if written > cap:

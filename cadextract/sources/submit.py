@@ -2,14 +2,19 @@
 
 Local files are hashed only when their stat differs from what the last submit saw
 (:func:`decide.needs_hash`); objects are keyed by URL, ETag and size without being
-read. Enqueueing then dedupes by content as before. Paths recorded under a walked root
-and not found this time are reported as disappeared (their jobs are kept).
+read. A path whose stat (or change key) is unchanged is not enqueued at all when the
+newest job of its content already decides the answer (queued, completed, known
+failure): the cache look-up brings that job along, so a nightly run over an unchanged
+tree sends nothing back to the server. Everything else is enqueued, which dedupes by
+content as before. Paths recorded under a walked root and not found this time are
+reported as disappeared (their jobs are kept).
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -24,6 +29,7 @@ from cadextract.extractors import registry
 from cadextract.sources import cache, decide, local, remote, urls
 from cadextract.sources.decide import Cached
 from cadextract.store import commands, readmodels
+from cadextract.store.sql import FINISHED_STATES
 
 #: given the files to hash, yields a callback per file hashed (the CLI's progress bar)
 HashProgress = Callable[
@@ -60,6 +66,13 @@ class Outcome:
     hashed: int = 0
     unchanged: int = 0
     remote: int = 0
+    #: job id -> final fields (``final_fields``' shape) of the finished jobs that decided
+    #: unchanged paths: a run's report needs no second look-up for them
+    finished: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+
+
+#: a job to submit, with its path's cache row (same hash and format: its outcome may be known)
+_Planned = tuple[commands.NewJob, Cached | None]
 
 
 @dataclass
@@ -85,17 +98,20 @@ def submit(engine: Engine, req: Request, hash_progress: HashProgress = _nothing)
     with engine.connect() as conn:
         known = cache.load(conn, folders=scan.folders + scan.prefixes, files=scan.singles)
     out = Outcome(remote=len(scan.objects))
-    jobs: list[commands.NewJob] = []
+    planned: list[_Planned] = []
     seen: list[cache.Seen] = []
-    _local_jobs(req, scan, known, out, jobs, seen, hash_progress)
-    _remote_jobs(req, scan, known, out, jobs, seen)
+    _local_jobs(req, scan, known, out, planned, seen, hash_progress)
+    _remote_jobs(req, scan, known, out, planned, seen)
+    decided = _decided(req, planned, out)
     found = {f.path for f in scan.files} | {o.url for o in scan.objects}
     under = [p for p in known if p not in scan.singles]
     out.disappeared = decide.disappeared(under, found)
     with engine.connect() as conn:
         tx = conn.begin()
         try:
-            out.outcomes = enqueue(conn, jobs, force=req.force, retry_failed=req.retry_failed)
+            todo = [j for i, (j, _) in enumerate(planned) if i not in decided]
+            queued = iter(enqueue(conn, todo, force=req.force, retry_failed=req.retry_failed))
+            out.outcomes = [decided[i] if i in decided else next(queued) for i in range(len(planned))]
             cache.record(conn, seen)
             cache.mark_missing(conn, [p for p in out.disappeared if not known[p].missing])
         except BaseException:
@@ -106,6 +122,30 @@ def submit(engine: Engine, req: Request, hash_progress: HashProgress = _nothing)
         else:
             tx.commit()
     return out
+
+
+def _decided(req: Request, planned: list[_Planned], out: Outcome) -> dict[int, commands.Enqueued]:
+    """The outcomes known from the cache alone (unchanged paths whose content's job decides)."""
+    decided: dict[int, commands.Enqueued] = {}
+    for i, (job, cached) in enumerate(planned):
+        if cached is None or cached.latest is None:
+            continue
+        reason = decide.decided_reason(
+            cached, job.sha256, job.format, force=req.force, retry_failed=req.retry_failed
+        )
+        if reason is None:
+            continue
+        latest = cached.latest
+        decided[i] = commands.Enqueued(job, latest.id, skipped_reason=reason)
+        if latest.status in FINISHED_STATES and latest.id not in out.finished:
+            out.finished[latest.id] = {
+                "id": str(latest.id),
+                "status": latest.status,
+                "last_error_type": latest.error_type,
+                "last_error_message": latest.error_message,
+                "attempts": latest.attempts,
+            }
+    return decided
 
 
 def enqueue(
@@ -160,14 +200,15 @@ def _local_jobs(
     scan: _Scan,
     known: dict[str, Cached],
     out: Outcome,
-    jobs: list[commands.NewJob],
+    planned: list[_Planned],
     seen: list[cache.Seen],
     hash_progress: HashProgress,
 ) -> None:
     singles = set(scan.singles)
-    ready: list[tuple[local.LocalFile, str, str]] = []  # (file, sha256, format) from the cache
-    todo: list[tuple[local.LocalFile, files.Candidate]] = []
-    for f in scan.files:
+    # (scan position, file, sha256, format, cache row: decide.decided_reason checks its hash)
+    ready: list[tuple[int, local.LocalFile, str, str, Cached | None]] = []
+    todo: list[tuple[int, local.LocalFile, files.Candidate]] = []
+    for pos, f in enumerate(scan.files):
         if f.skip_reason or f.stat is None:
             out.skipped.append((f.path, f.skip_reason or "cannot read"))
             continue
@@ -175,10 +216,10 @@ def _local_jobs(
         if f.stat.size == 0:
             _skip(f.path, "empty file (0 bytes)", singles, out)
             continue
-        if not decide.needs_hash(f.stat, cached, rehash=req.rehash) and cached and cached.sha256:
+        if cached is not None and cached.sha256 and not decide.needs_hash(f.stat, cached, rehash=req.rehash):
             fmt = req.forced_format or cached.format
             if fmt:
-                ready.append((f, cached.sha256, fmt))
+                ready.append((pos, f, cached.sha256, fmt, cached))
                 if cached.missing:  # back again: no longer missing
                     seen.append(_seen(f, cached.sha256, fmt, cached.checked_ns))
                 continue
@@ -186,21 +227,21 @@ def _local_jobs(
         if fmt is None:
             _skip(f.path, files.UNSUPPORTED, singles, out)
             continue
-        todo.append((f, files.Candidate(Path(f.path), f.stat.size, fmt)))
+        todo.append((pos, f, files.Candidate(Path(f.path), f.stat.size, fmt)))
     out.unchanged = len(ready)
     checked_ns = time.time_ns()  # before reading: a write during hashing makes the row racy
-    digests = _hash(todo, singles, out, hash_progress)
+    digests = _hash([c for _, _, c in todo], singles, out, hash_progress)
     out.hashed = len(digests)
-    for f, cand in todo:
+    for pos, f, cand in todo:
         digest = digests.get(f.path)
         if digest is not None:
-            ready.append((f, digest, cand.format or ""))
+            # hashed again but the same content (touched, --rehash): its job still decides
+            ready.append((pos, f, digest, cand.format or "", known.get(f.path)))
             seen.append(_seen(f, digest, cand.format or "", checked_ns))
-    order = {f.path: i for i, f in enumerate(scan.files)}
-    ready.sort(key=lambda item: order[item[0].path])
-    for f, digest, fmt in ready:
+    ready.sort(key=lambda item: item[0])
+    for _, f, digest, fmt, cached in ready:
         assert f.stat is not None
-        jobs.append(_job(req, f.path, f.stat.size, digest, fmt))
+        planned.append((_job(req, f.path, f.stat.size, digest, fmt), cached))
 
 
 def _skip(path: str, reason: str, singles: set[str], out: Outcome) -> None:
@@ -210,12 +251,8 @@ def _skip(path: str, reason: str, singles: set[str], out: Outcome) -> None:
 
 
 def _hash(
-    todo: list[tuple[local.LocalFile, files.Candidate]],
-    singles: set[str],
-    out: Outcome,
-    progress: HashProgress,
+    candidates: list[files.Candidate], singles: set[str], out: Outcome, progress: HashProgress
 ) -> dict[str, str]:
-    candidates = [c for _, c in todo]
     with progress(candidates) as on_done:
         try:
             return {str(p): d for p, d in files.hash_all(candidates, on_done=on_done).items()}
@@ -240,7 +277,7 @@ def _remote_jobs(
     scan: _Scan,
     known: dict[str, Cached],
     out: Outcome,
-    jobs: list[commands.NewJob],
+    planned: list[_Planned],
     seen: list[cache.Seen],
 ) -> None:
     for o in scan.objects:
@@ -248,9 +285,10 @@ def _remote_jobs(
             out.skipped.append((o.url, o.skip_reason or "unsupported file type"))
             continue
         key = decide.remote_key(o.url, o.etag, None, o.size)
-        jobs.append(_job(req, o.url, o.size, key, o.format))
         cached = known.get(o.url)
-        if cached is None or cached.sha256 != key or cached.format != o.format or cached.missing:
+        unchanged = cached is not None and cached.sha256 == key and cached.format == o.format
+        planned.append((_job(req, o.url, o.size, key, o.format), cached if unchanged else None))
+        if not unchanged or (cached is not None and cached.missing):
             seen.append(
                 cache.Seen(o.url, o.size, etag=o.etag, version=o.version, sha256=key, format=o.format)
             )

@@ -140,3 +140,49 @@ def test_run_report_lists_disappeared_files_and_export_finds_renamed(db: Engine,
     assert r.returncode == 0, r.stderr
     [line] = r.stdout.splitlines()
     assert json.loads(line)["job"]["path"] == str(f)  # the job that holds the content
+
+
+def set_status(engine: Engine, path: Path, status: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE cadextract.extraction_jobs SET status = :s, attempts = 1 WHERE path = :p"),
+            {"s": status, "p": str(path)},
+        )
+
+
+def test_unchanged_files_get_the_answer_enqueue_would_give(db: Engine, tmp_path: Path) -> None:
+    done, failed, cancelled, waiting = tree(tmp_path / "t", 4)
+    first = go(db, tmp_path / "t")
+    ids = {e.job.path: e.job_id for e in first.outcomes}
+    for path, status in ((done, "completed"), (failed, "failed"), (cancelled, "cancelled")):
+        set_status(db, path, status)
+    again = go(db, tmp_path / "t")
+    assert again.hashed == 0 and again.unchanged == 4
+    reasons = {e.job.path: (e.job_id, e.skipped_reason) for e in again.outcomes}
+    assert reasons[str(done)] == (ids[str(done)], "already completed (same content)")
+    assert reasons[str(failed)][0] == ids[str(failed)] and "known failure" in str(reasons[str(failed)][1])
+    assert reasons[str(waiting)] == (ids[str(waiting)], "already queued (same content)")
+    assert reasons[str(cancelled)][1] is None  # a cancel is no verdict: queued again
+    assert reasons[str(cancelled)][0] not in ids.values()
+    # what run's report reads back without a second look-up: the finished jobs, as they are
+    assert {f["status"] for f in again.finished.values()} == {"completed", "failed"}
+    # the flags that override the newest job still do
+    retried = go(db, tmp_path / "t", retry_failed=True)
+    assert [e.job.path for e in retried.outcomes if e.skipped_reason is None] == [str(failed)]
+    forced = go(db, tmp_path / "t", force=True)
+    assert [e.job.path for e in forced.outcomes if e.skipped_reason is None] == [str(done)]
+
+
+def test_run_report_of_an_unchanged_tree_keeps_every_file_and_status(db: Engine, tmp_path: Path) -> None:
+    files = tree(tmp_path / "t", 3)
+    report = tmp_path / "report.json"
+    args = ["run", str(tmp_path / "t"), "-r", "--format", "noop", "-q", "--report", str(report)]
+    assert run_cli(*args).returncode == 0
+    set_status(db, files[0], "failed")
+    r = run_cli(*args)
+    assert r.returncode == 5, r.stderr  # only a known failure left
+    summary = json.loads(report.read_text())
+    assert summary["unchanged"] == 3 and summary["hashed"] == 0 and summary["submitted"] == 0
+    by_path = {f["path"]: f for f in summary["files"]}
+    assert by_path[str(files[0])]["status"] == "failed" and by_path[str(files[0])]["known_failure"]
+    assert [by_path[str(p)]["status"] for p in files[1:]] == ["completed", "completed"]

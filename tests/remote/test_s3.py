@@ -64,6 +64,9 @@ def test_two_hosts_without_shared_disk_process_a_prefix_once(
     assert r.returncode == 0, r.stderr
     assert sum(row["queued"] for row in json.loads(r.stdout)) == 13
     hosts = [home(), home()]
+    for h in hosts:  # what a child killed mid-download left behind: cleaned when children start
+        (h / "fetch" / "999999999-1" / "job").mkdir(parents=True)
+        (h / "fetch" / "999999999-1" / "job" / "half.dxf").write_bytes(DXF[:100])
     env = {**os.environ, "CADEXTRACT_DATABASE_URL": database_url}
     procs = [
         subprocess.Popen(
@@ -89,8 +92,9 @@ def test_two_hosts_without_shared_disk_process_a_prefix_once(
         assert (
             r.document["file"]["sha256"] == hashlib.sha256(bodies[key]).hexdigest()
         )  # hashed while streamed
-    for h in hosts:  # nothing left in either host's download space
+    for h in hosts:  # nothing left in either host's download space, the crash leftover included
         assert [p for p in (h / "fetch").rglob("*") if p.is_file()] == []
+        assert not (h / "fetch" / "999999999-1").exists()
 
 
 def test_bad_objects_fail_with_reasons_and_the_worker_goes_on(

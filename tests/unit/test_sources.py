@@ -168,3 +168,26 @@ def test_cap_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CADEXTRACT_FETCH_MAX_MB", "lots")
     with pytest.raises(base.PermanentError):
         fetch.cap_bytes()
+
+
+def test_decided_reason_follows_the_newest_job_of_the_same_content_and_format() -> None:
+    import uuid
+
+    st = Stat(10, OLD, OLD, 7, 1)
+
+    def with_job(status: str) -> Cached:
+        return Cached(st, "a" * 64, "dxf", NOW, latest=decide.LatestJob(uuid.uuid4(), status))
+
+    assert decide.decided_reason(with_job("completed"), "a" * 64, "dxf") == "already completed (same content)"
+    assert decide.decided_reason(with_job("pending"), "a" * 64, "dxf") == "already queued (same content)"
+    assert decide.decided_reason(with_job("processing"), "a" * 64, "dxf", force=True) == (
+        "already queued (same content)"
+    )
+    assert "known failure" in str(decide.decided_reason(with_job("failed"), "a" * 64, "dxf"))
+    # left to the enqueue: overridden by a flag, a cancel, no job, another format or content
+    assert decide.decided_reason(with_job("completed"), "a" * 64, "dxf", force=True) is None
+    assert decide.decided_reason(with_job("failed"), "a" * 64, "dxf", retry_failed=True) is None
+    assert decide.decided_reason(with_job("cancelled"), "a" * 64, "dxf") is None
+    assert decide.decided_reason(cached(st), "a" * 64, "dxf") is None
+    assert decide.decided_reason(with_job("completed"), "a" * 64, "pdf") is None
+    assert decide.decided_reason(with_job("completed"), "b" * 64, "dxf") is None

@@ -42,7 +42,16 @@ def upgrade() -> None:
     # `jobs --path` and export find a job through any path that had its content
     op.create_index("ix_source_files_content", "source_files", ["sha256", "format"], schema=SCHEMA)
     # the walk of one folder reads its rows by prefix
-    op.execute(f"CREATE INDEX ix_source_files_prefix ON {SCHEMA}.source_files (path text_pattern_ops)")
+    # (the same index as the raw CREATE INDEX ... (path text_pattern_ops) this revision first
+    # ran: databases already at 0005 match; the operator class is given as postgresql_ops,
+    # which alembic's comparison understands)
+    op.create_index(
+        "ix_source_files_prefix",
+        "source_files",
+        ["path"],
+        schema=SCHEMA,
+        postgresql_ops={"path": "text_pattern_ops"},
+    )
 
 
 def downgrade() -> None:

@@ -1,0 +1,83 @@
+"""Read errors at work time through a real HTTP path: a proxy in front of the S3 server
+answers 403, 503 or resets the connection for chosen keys (tests/remote/faultproxy.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tests.conftest import REPO, run_cli
+from tests.remote.faultproxy import RESET, fault_proxy
+
+DXF = (REPO / "samples" / "files" / "dxf" / "bracket.dxf").read_bytes()
+
+
+@pytest.fixture
+def db(clean_db: Engine) -> Engine:
+    with clean_db.begin() as conn:
+        conn.execute(sa.text("TRUNCATE cadextract.source_files"))
+    return clean_db
+
+
+def by_name(engine: Engine) -> dict[str, Any]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT * FROM cadextract.extraction_jobs")).all()
+    return {r.path.rsplit("/", 1)[-1]: r for r in rows}
+
+
+def test_403_is_permanent_503_and_reset_are_retried_until_the_storage_heals(
+    db: Engine, s3: Any, bucket: str, s3_env: dict[str, str]
+) -> None:
+    names = ["denied.dxf", "busy.dxf", "reset.dxf", "fine.dxf"]
+    for name in names:
+        s3.put_object(Bucket=bucket, Key=f"f/{name}", Body=DXF + f"\n999\n{name}\n".encode())
+    r = run_cli("submit", "-r", "--max-retries", "8", f"s3://{bucket}/f/")
+    assert r.returncode == 0, r.stderr
+    rules: dict[str, int | str] = {"/f/denied.dxf": 403, "/f/busy.dxf": 503, "/f/reset.dxf": RESET}
+    flaky = ("busy.dxf", "reset.dxf")
+    with fault_proxy(s3_env["AWS_ENDPOINT_URL"], rules) as proxy:
+        env = {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{proxy.server_address[1]}",
+            "CADEXTRACT_BACKOFF_BASE": "0.5",
+        }
+        done: list[subprocess.CompletedProcess[str]] = []
+        worker = threading.Thread(
+            target=lambda: done.append(run_cli("work", "--until-empty", "-q", env=env, timeout=600))
+        )
+        worker.start()
+        # the storage stays broken until each flaky job has failed twice, transiently
+        deadline = time.monotonic() + 400
+        while time.monotonic() < deadline:
+            jobs = by_name(db)
+            if all(len(jobs[n].errors) >= 2 for n in flaky) or any(jobs[n].status == "failed" for n in flaky):
+                break
+            time.sleep(0.5)
+        jobs = by_name(db)
+        for name in flaky:
+            row = jobs[name]
+            assert len(row.errors) >= 2 and row.status in ("pending", "processing"), (name, row.status)
+            assert row.last_error_type == "FileUnreadable", name  # transient: scheduled again
+            assert f"s3://{bucket}/f/{name}" in row.last_error_message
+        assert "503" in jobs["busy.dxf"].last_error_message
+        rules.clear()  # the storage heals: the next attempts go through
+        worker.join(600)
+        assert done and done[0].returncode == 0, done[0].stderr if done else "worker did not finish"
+        assert set(proxy.hits) == {"/f/denied.dxf", "/f/busy.dxf", "/f/reset.dxf"}  # faults were served
+    jobs = by_name(db)
+    assert jobs["fine.dxf"].status == "completed"
+    denied = jobs["denied.dxf"]
+    assert (denied.status, denied.attempts, denied.last_error_type) == ("failed", 1, "AccessDenied")
+    assert "403" in denied.last_error_message and f"s3://{bucket}/f/denied.dxf" in denied.last_error_message
+    for name in flaky:
+        row = jobs[name]
+        # every failed attempt was transient, and the one after the storage healed completed
+        assert row.status == "completed" and row.attempts == len(row.errors) + 1 >= 3, (name, row.attempts)
+        assert {e["type"] for e in row.errors} == {"FileUnreadable"} and all(
+            not e["permanent"] for e in row.errors
+        )
