@@ -15,7 +15,9 @@ import sqlalchemy as sa
 
 from cadextract.masking import mask_options
 from cadextract.models import JobStatus
-from cadextract.store.parsing import JobNotFound, glob_to_like, pick, prefix_pattern, suffix_probe
+from cadextract.store.filters import JobFilter as JobFilter  # re-exported: callers know it from here
+from cadextract.store.filters import filter_sql
+from cadextract.store.parsing import JobNotFound, pick, prefix_pattern
 from cadextract.store.sql import BATCH, COUNTS, JOBS, RESULTS
 
 
@@ -162,63 +164,6 @@ def summary(conn: sa.Connection, *, batch: str | None = None, running_limit: int
     )
 
 
-@dataclass(frozen=True)
-class JobFilter:
-    """Filters shared by `jobs`, `export`, `cancel` and `retry`."""
-
-    statuses: Sequence[str] = ()
-    formats: Sequence[str] = ()
-    batch: str | None = None
-    since: datetime | None = None
-    path_glob: str | None = None
-    #: glob matching ignores case unless asked (drawings come as .PDF and .pdf alike)
-    path_case_sensitive: bool = False
-
-
-def _filter_sql(f: JobFilter) -> tuple[str, dict[str, Any]]:
-    clauses = ["TRUE"]
-    params: dict[str, Any] = {}
-    if f.statuses:
-        clauses.append("j.status = ANY(CAST(:statuses AS text[]))")
-        params["statuses"] = list(f.statuses)
-    if f.formats:
-        clauses.append("j.format = ANY(CAST(:formats AS text[]))")
-        params["formats"] = list(f.formats)
-    if f.batch is not None:
-        clauses.append("j.batch = :batch")
-        params["batch"] = f.batch
-    if f.since is not None:
-        clauses.append("j.created_at >= :since")
-        params["since"] = f.since
-    if f.path_glob:
-        op = "LIKE" if f.path_case_sensitive else "ILIKE"
-        # a path whose content was already extracted under another path (a rename, a
-        # copy) is recorded in source_files: its job is found through it too
-        like = glob_to_like(f.path_glob)
-        probe = suffix_probe(like)
-        if probe is None:
-            clauses.append(
-                f"(j.path {op} :path_like ESCAPE '\\' OR (j.sha256, j.format) IN "
-                "(SELECT s.sha256, s.format FROM cadextract.source_files s "
-                f"WHERE s.path {op} :path_like ESCAPE '\\' AND s.sha256 IS NOT NULL))"
-            )
-        else:
-            # a glob naming a file: the few candidates come from the reversed-path indexes
-            # (migration 0006) instead of a walk over every job
-            rev = "LIKE :path_rev ESCAPE '\\'"
-            clauses.append(
-                f"""j.id IN (SELECT p.id FROM {JOBS} p
-                              WHERE reverse(lower(p.path)) {rev} AND p.path {op} :path_like ESCAPE '\\'
-                             UNION
-                             SELECT c.id FROM cadextract.source_files s
-                             JOIN {JOBS} c ON (c.sha256, c.format) = (s.sha256, s.format)
-                             WHERE reverse(lower(s.path)) {rev} AND s.path {op} :path_like ESCAPE '\\')"""
-            )
-            params["path_rev"] = probe
-        params["path_like"] = like
-    return " AND ".join(clauses), params
-
-
 SORTS = {
     "created": "j.created_at DESC",
     "updated": "j.updated_at DESC",
@@ -232,7 +177,7 @@ def list_jobs(
     conn: sa.Connection, f: JobFilter, *, sort: str = "created", limit: int | None = 50
 ) -> list[Job]:
     """Jobs matching the filter, newest first by default."""
-    where, params = _filter_sql(f)
+    where, params = filter_sql(f)
     order = SORTS[sort]
     params["limit"] = limit
     rows = conn.execute(
@@ -248,7 +193,7 @@ def iter_results(
 
     ``latest``: only the newest completed job of each file path.
     """
-    where, params = _filter_sql(f)
+    where, params = filter_sql(f)
     if latest:
         where += f""" AND NOT EXISTS (SELECT 1 FROM {JOBS} n WHERE n.path = j.path
                       AND n.status = 'completed' AND (n.completed_at, n.id) > (j.completed_at, j.id))"""
@@ -265,7 +210,7 @@ def iter_results(
 
 def result_formats(conn: sa.Connection, f: JobFilter) -> list[str]:
     """The formats of the completed jobs a filter selects."""
-    where, params = _filter_sql(f)
+    where, params = filter_sql(f)
     rows = conn.execute(
         sa.text(f"SELECT DISTINCT j.format FROM {JOBS} j WHERE j.status = 'completed' AND {where}"), params
     ).all()
@@ -274,7 +219,7 @@ def result_formats(conn: sa.Connection, f: JobFilter) -> list[str]:
 
 def first_result(conn: sa.Connection, f: JobFilter, fmt: str) -> tuple[Job, dict[str, Any]] | None:
     """One completed job of a format with its document (to learn export columns)."""
-    where, params = _filter_sql(f)
+    where, params = filter_sql(f)
     row = conn.execute(
         sa.text(
             f"""SELECT j.*, r.document AS _document FROM {JOBS} j JOIN {RESULTS} r ON r.job_id = j.id

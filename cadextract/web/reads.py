@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from cadextract.previews.store import PREVIEWS
 from cadextract.search import query
 from cadextract.search import store as search_store
-from cadextract.store import parsing, readmodels, sql
+from cadextract.store import filters, parsing, readmodels, sql
 
 JOBS = sql.JOBS
 PAGE_SIZE = 50
@@ -124,7 +124,7 @@ def jobs_page(
     conn: sa.Connection, f: readmodels.JobFilter, *, cursor: str | None = None, limit: int = PAGE_SIZE
 ) -> Page:
     """One page of jobs, newest first, after ``cursor``: keyset pagination, no OFFSET."""
-    where, params = readmodels._filter_sql(f)  # the same filters as `cadextract jobs`
+    where, params = filters.filter_sql(f)  # the same filters as `cadextract jobs`
     after = decode_cursor(cursor) if cursor else None
     if after is not None:
         where += " AND (j.created_at, j.id) < (:after_at, :after_id)"
