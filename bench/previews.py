@@ -3,7 +3,8 @@
     python bench/previews.py [--corpus ../shared/corpus] [--json out.json] [--out DIR]
 
 One process extracts every corpus file, then makes its preview the way a child does
-(the extractor's loaded document handed over, the renderer forked under its deadline).
+after sending the job's completion (the extractor's loaded document handed over,
+drawn in the same process).
 The first preview of each format also pays the one-off warm-up of that child (imports,
 ezdxf's font cache); it is reported separately and left out of the per-file figures.
 """
@@ -54,7 +55,7 @@ def main() -> int:
         extract_cpu = time.process_time() - cpu
         if fmt not in warm:
             t = time.perf_counter()
-            runner._warm(fmt)
+            runner.warm(fmt)
             warm[fmt] = time.perf_counter() - t
         t = time.perf_counter()
         preview, warning = runner.make(c.path, fmt)
@@ -69,7 +70,7 @@ def main() -> int:
                 "format": fmt,
                 "extract_s": round(extract_s, 4),
                 "preview_s": round(preview_s, 4),
-                # CPU seconds: what a busy machine's wall times hide (the renderer's own process)
+                # CPU seconds: what a busy machine's wall times hide
                 "extract_cpu_s": round(extract_cpu, 4),
                 "preview_cpu_s": round(preview.cpu_seconds if preview else 0.0, 4),
                 "bytes": len(preview.data) if preview else 0,

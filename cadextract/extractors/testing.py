@@ -68,6 +68,23 @@ def flaky(path: Path, options: Mapping[str, Any], progress: Progress) -> dict[st
     return {"attempts_seen": attempt}
 
 
+def preview_test(path: Path, options: Mapping[str, Any], progress: Progress) -> dict[str, Any]:
+    """Extract nothing; the file's first word says how its preview misbehaves (``draw_preview``)."""
+    return {"preview": path.read_bytes()[:16].decode(errors="replace").split()[0]}
+
+
+def draw_preview(path: Path, loaded: object) -> tuple[str, bytes]:
+    """The renderer of ``test-preview`` files: ``hang``, ``crash``, ``fail`` or a small SVG."""
+    word = path.read_bytes()[:16].split()[0]
+    if word == b"hang":
+        time.sleep(3600)
+    if word == b"crash":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if word == b"fail":
+        raise ValueError("this test file asks for a failing preview")
+    return "image/svg+xml", b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>'
+
+
 def _bump(path: Path, options: Mapping[str, Any]) -> int:
     """Count calls per file in a counter file under ``state_dir`` (survives child deaths)."""
     state_dir = Path(str(options["state_dir"]))
@@ -83,3 +100,4 @@ SLEEP = Extractor(name="test-sleep", extract=sleep, versions=_versions, default_
 CRASH = Extractor(name="test-crash", extract=crash, versions=_versions, default_timeout=60)
 ALLOCATE = Extractor(name="test-allocate", extract=allocate, versions=_versions, default_timeout=120)
 FLAKY = Extractor(name="test-flaky", extract=flaky, versions=_versions, default_timeout=60)
+PREVIEW = Extractor(name="test-preview", extract=preview_test, versions=_versions, default_timeout=60)

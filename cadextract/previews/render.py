@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from cadextract.extractors import testing
 from cadextract.previews import MAX_BYTES
 
 SVG = "image/svg+xml"
@@ -257,7 +258,10 @@ def render_ifc(path: Path, model: Any = None) -> tuple[str, bytes]:
         return SVG, placeholder_svg("no plan: the model's elements carry no geometry", names).encode()
     settings = ifcopenshell.geom.settings()  # type: ignore[no-untyped-call]
     settings.set("use-world-coords", True)
-    settings.set("disable-opening-subtractions", True)  # a footprint needs no holes; booleans are slow
+    # a footprint needs no holes, and a wall clipped under a roof has the footprint of the
+    # unclipped one: booleans were 98 % of the time (xbim House: 4.1 s → 0.08 s CPU)
+    settings.set("disable-opening-subtractions", True)
+    settings.set("disable-boolean-result", True)
     stop_at = time.perf_counter() + IFC_SECONDS
     partial = False
     footprints: dict[int, list[list[tuple[float, float]]]] = {s.id(): [] for s in storeys}
@@ -365,6 +369,7 @@ RENDERERS: dict[str, Callable[[Path, Any], tuple[str, bytes]]] = {
     "pdf": render_pdf,
     "step": render_step,
     "ifc": render_ifc,
+    "test-preview": testing.draw_preview,  # the fault tests' renderer (hangs, crashes on request)
 }
 
 
@@ -377,7 +382,7 @@ def render(path: Path, fmt: str, loaded: Any = None, max_bytes: int = MAX_BYTES)
     except Exception as exc:  # a renderer's own failure on an odd file: one line
         raise PreviewError(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
     if len(data) > max_bytes and mime == SVG:
-        data = gzip.compress(data, compresslevel=9, mtime=0)
+        data = gzip.compress(data, compresslevel=6, mtime=0)  # 9 took 2.4x longer for 0.5 % less
     if len(data) > max_bytes:
         raise PreviewError(f"the preview is {len(data) // 1024} KB, over the {max_bytes // 1024} KB cap")
     return mime, data

@@ -23,18 +23,19 @@ from pathlib import Path
 from cadextract import config, previews, result
 from cadextract.extractors import base, registry
 from cadextract.previews import job as preview_job
-from cadextract.runtime.messages import Done, ErrorInfo, Failed, JobSpec, Progress
+from cadextract.previews import runner as preview_runner
+from cadextract.runtime.messages import Done, ErrorInfo, Failed, JobSpec, PreviewMade, Progress
 from cadextract.search import document as search_document
 from cadextract.sources import urls
 
 
 @dataclass(frozen=True)
 class Extracted:
-    """What one extraction hands back: the result JSON, its search-index entry, its preview."""
+    """What one extraction hands back: the result JSON, its search-index entry, the file read."""
 
     text: str
     index: str | None
-    preview: previews.Preview | None
+    path: Path  # the local file (a fetched object's temporary copy): its preview is drawn from it
 
 
 PROGRESS_EVERY = 0.25  # seconds between progress messages; extractors may call far more often
@@ -76,9 +77,21 @@ def main(conn: Connection) -> None:
         # knows which job is running
         for job in msg:
             try:
-                conn.send(run(job, conn))
+                _serve(job, conn)
             except OSError:  # BrokenPipeError: the supervisor is gone; nobody to tell
                 return
+
+
+def _serve(job: JobSpec, conn: Connection) -> None:
+    """Run one job and send its outcome, then draw its preview: the job is done by then,
+    so a preview can delay the next job but never fail or time out its own."""
+    with contextlib.ExitStack() as keep:  # a fetched object's copy lives until the preview
+        outcome, local = attempt(job, conn, keep)
+        conn.send(outcome)
+        if isinstance(outcome, Done) and outcome.preview_follows and local is not None:
+            preview, warning = preview_runner.make(local, job.format)
+            conn.send(PreviewMade(job.id, preview, warning))
+    previews.take(None)  # nothing the extractor loaded outlives its job
 
 
 def _release_forkserver() -> None:
@@ -109,9 +122,21 @@ def _die_with_parent() -> None:
 
 
 def run(job: JobSpec, conn: Connection | None) -> Done | Failed:
-    """Run one job; ``Progress`` goes over ``conn`` while it runs."""
+    """Run one job without its preview (tests and benchmarks)."""
+    with contextlib.ExitStack() as keep:
+        outcome, _ = attempt(job, conn, keep)
+    previews.take(None)
+    return outcome
+
+
+def attempt(
+    job: JobSpec, conn: Connection | None, keep: contextlib.ExitStack
+) -> tuple[Done | Failed, Path | None]:
+    """Run one job: its outcome, and the local file it read (kept open in ``keep``).
+
+    ``Progress`` goes over ``conn`` while it runs.
+    """
     job_id = job.id
-    started = time.monotonic()
     last_sent = time.monotonic()  # the first progress report waits a period too
 
     def progress(percent: float, note: str | None = None) -> None:
@@ -122,29 +147,29 @@ def run(job: JobSpec, conn: Connection | None) -> Done | Failed:
             conn.send(Progress(job_id, max(0.0, min(100.0, float(percent))), note))
 
     try:
-        out = _extract(job, progress, started)
+        out = _extract(job, progress, keep)
     except base.ExtractionError as exc:
-        return Failed(job_id, error_info(exc, permanent=exc.permanent, error_type=exc.error_type))
+        return Failed(job_id, error_info(exc, permanent=exc.permanent, error_type=exc.error_type)), None
     except registry.UnknownFormat as exc:
-        return Failed(job_id, error_info(exc, permanent=True, error_type="UnknownFormat"))
+        return Failed(job_id, error_info(exc, permanent=True, error_type="UnknownFormat")), None
     except MemoryError as exc:
         message = "the job ran out of memory (memory limit)"
-        return Failed(job_id, error_info(exc, permanent=True, error_type="MemoryLimit", message=message))
+        failed = Failed(job_id, error_info(exc, permanent=True, error_type="MemoryLimit", message=message))
+        return failed, None
     except Exception as exc:
         # unexpected: retried (it may be the machine, not the file), traceback kept
-        return Failed(job_id, error_info(exc, permanent=False, with_traceback=True))
-    finally:
-        previews.take(None)  # nothing the extractor loaded outlives its job
-    return Done(job_id, out.text, len(out.text.encode()), out.index, out.preview)
+        return Failed(job_id, error_info(exc, permanent=False, with_traceback=True)), None
+    follows = preview_job.follows(job.format, job.options or {})
+    return Done(job_id, out.text, len(out.text.encode()), out.index, preview_follows=follows), out.path
 
 
-def _extract(job: JobSpec, progress: base.Progress, started: float) -> Extracted:
-    """Extract one job's file or object; ``started`` is the job's start (time.monotonic())."""
+def _extract(job: JobSpec, progress: base.Progress, keep: contextlib.ExitStack) -> Extracted:
+    """Extract one job's file or object (a fetched copy stays in ``keep``)."""
     if urls.is_url(job.path):  # an object: streamed to a temporary file, hashed on the way
         from cadextract.sources import fetch
 
-        with fetch.fetched(job, config.default_home()) as (local, digest):
-            return _extract_file(job, local, digest, progress, started)
+        local, digest = keep.enter_context(fetch.fetched(job, config.default_home()))
+        return _extract_file(job, local, digest, progress)
     path = Path(job.path)
     try:
         digest = _sha256(path)
@@ -158,12 +183,10 @@ def _extract(job: JobSpec, progress: base.Progress, started: float) -> Extracted
             "submit it again to extract the new content",
             error_type="FileChanged",
         )
-    return _extract_file(job, path, digest, progress, started)
+    return _extract_file(job, path, digest, progress)
 
 
-def _extract_file(
-    job: JobSpec, path: Path, digest: str, progress: base.Progress, started: float
-) -> Extracted:
+def _extract_file(job: JobSpec, path: Path, digest: str, progress: base.Progress) -> Extracted:
     extractor = registry.get(job.format)
     extract_started = time.perf_counter()
     payload = extractor.extract(path, job.options, progress)
@@ -182,7 +205,6 @@ def _extract_file(
     # the search index entry, here where the children work in parallel (search/document.py)
     index, index_warnings = search_document.entry_json(document, enabled=job.search_index)
     document["warnings"].extend(index_warnings)
-    preview = preview_job.attach(job, path, document, started)
     try:
         text = json.dumps(document, allow_nan=False, separators=(",", ":"), default=str)
     except ValueError as exc:
@@ -194,7 +216,7 @@ def _extract_file(
             "(raise CADEXTRACT_MAX_RESULT_MB, or lower the extractor's limits, e.g. --option max_items=…)",
             error_type="ResultTooLarge",
         )
-    return Extracted(text, index, preview)  # completion itself sets progress to 100
+    return Extracted(text, index, path)  # completion itself sets progress to 100
 
 
 def _sha256(path: Path) -> str:

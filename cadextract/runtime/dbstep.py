@@ -59,6 +59,8 @@ class Plan:
     wait_for_retries: bool = False
     leases: list[protocol.Lease] | None = None  # heartbeat these
     rescue: bool = False
+    #: previews of jobs whose completion this step writes or an earlier one wrote
+    previews: list[preview_store.Stored] = field(default_factory=list)
 
     @classmethod
     def writing(cls, outcomes: list[Outcome]) -> Plan:
@@ -67,7 +69,7 @@ class Plan:
         return cls(completions, failures, cancels, releases)
 
     def has_writes(self) -> bool:
-        return bool(self.completions or self.failures or self.cancels or self.releases)
+        return bool(self.completions or self.failures or self.cancels or self.releases or self.previews)
 
     def outcomes(self) -> list[Outcome]:
         """Everything this step writes, in the order it writes it."""
@@ -118,10 +120,7 @@ def _write(conn: sa.Connection, plan: Plan) -> tuple[set[uuid.UUID], dict[uuid.U
     done: set[uuid.UUID] = set()
     completed = protocol.complete(conn, plan.completions)
     search_store.write_completions(conn, plan.completions, completed)  # same transaction
-    preview_store.save(
-        conn,
-        [preview_store.Stored(c.id, c.preview) for c in plan.completions if c.preview and c.id in completed],
-    )
+    preview_store.save(conn, plan.previews)  # after the completions: it keeps completed jobs' only
     done |= completed
     failure_status = protocol.record_failures(conn, plan.failures)
     done |= set(failure_status)

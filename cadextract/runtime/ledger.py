@@ -100,8 +100,8 @@ class Ledger:
 
     def piped(self, jobs: Iterable[HeldJob], child: Child, now: float) -> None:
         """QUEUED → PIPED: sent to ``child`` (they leave the backlog from its front); an
-        idle child begins the first at once."""
-        idle = not child.jobs
+        idle child begins the first at once (one drawing a preview, once it is done)."""
+        idle = not child.jobs and child.drawing is None
         for held in jobs:
             self.backlog.popleft()
             held.place, held.child = Place.PIPED, child
@@ -116,13 +116,18 @@ class Ledger:
 
     def moved_on(self, child: Child, now: float) -> HeldJob:
         """The child reported its current job (returned; its outcome follows) and goes
-        straight on to the next one in its pipe."""
+        straight on to the next one in its pipe, or first draws the preview."""
         held = self.held[child.jobs.popleft()]
         child.jobs_run += 1
         self.ended(held)
-        if child.jobs:
+        if child.jobs and child.drawing is None:
             self.started(self.held[child.jobs[0]], now)
         return held
+
+    def resumed(self, child: Child, now: float) -> None:
+        """The child has drawn its preview and begins the next job in its pipe, if any."""
+        if child.jobs:
+            self.started(self.held[child.jobs[0]], now)
 
     def ended(self, held: HeldJob) -> None:
         """The child is done with it (reported, killed or died); an outcome or a drop follows."""

@@ -2,7 +2,8 @@
 
 The supervisor sends a list of ``JobSpec`` (several at once for tiny files) or ``None``
 (exit between jobs); the child answers each job with ``Progress`` now and then and
-exactly one ``Done`` or ``Failed``. Every class pickles as a plain tuple would
+exactly one ``Done`` or ``Failed``; a ``Done`` whose preview follows is followed by one
+``PreviewMade`` before the child begins its next job. Every class pickles as a plain tuple would
 (``__reduce__``): one goes through the pipe per job, and the default pickling of a
 frozen dataclass costs twice as much.
 """
@@ -83,10 +84,11 @@ class Done:
     document: str  # the result, serialised and size-checked
     size: int
     index: str | None = None  # its search index entry (JSON), see search/document.py
-    preview: Preview | None = None
+    #: the child draws the job's preview next (``PreviewMade``) before its next job
+    preview_follows: bool = False
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return (Done, (self.job_id, self.document, self.size, self.index, self.preview))
+        return (Done, (self.job_id, self.document, self.size, self.index, self.preview_follows))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,4 +100,16 @@ class Failed:
         return (Failed, (self.job_id, self.error))
 
 
-ChildMessage = Progress | Done | Failed
+@dataclass(frozen=True, slots=True)
+class PreviewMade:
+    """A completed job's preview, drawn after its ``Done`` (or why there is none)."""
+
+    job_id: uuid.UUID
+    preview: Preview | None
+    warning: str | None = None
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (PreviewMade, (self.job_id, self.preview, self.warning))
+
+
+ChildMessage = Progress | Done | Failed | PreviewMade

@@ -126,7 +126,7 @@ def conclude(
     match verdict:
         case Verdict.COMPLETE:
             assert isinstance(why, Done)
-            return Completion(job.id, job.token, why.document, why.size, index=why.index, preview=why.preview)
+            return Completion(job.id, job.token, why.document, why.size, index=why.index)
         case Verdict.FAIL:
             assert not isinstance(why, Done)
             error = why.error() if isinstance(why, Kill) else why.error

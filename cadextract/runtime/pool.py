@@ -28,6 +28,15 @@ from cadextract.runtime.messages import ChildMessage, JobSpec
 from cadextract.runtime.outcomes import Kill
 
 
+@dataclass(frozen=True)
+class Drawing:
+    """A child drawing the preview of a job it has reported (``runtime.previewing``)."""
+
+    job_id: uuid.UUID
+    started: float  # monotonic
+    deadline: float
+
+
 @dataclass(eq=False)
 class Child:
     """One child process and the jobs sent to it, in the order it runs them."""
@@ -39,6 +48,7 @@ class Child:
     jobs_run: int = 0
     retiring: bool = False
     kill: Kill | None = None  # why we killed it, if we did
+    drawing: Drawing | None = None  # a reported job's preview; its next job waits
 
     @property
     def current(self) -> uuid.UUID | None:
@@ -126,11 +136,11 @@ class Pool:
             self.draining.append(child)
 
     def job_ended(self, child: Child, *, recycle: bool) -> None:
-        """The child finished a job: recycle it if that is due; retire it once a
-        recycled child has nothing left to run."""
+        """The child finished a job (or its preview): recycle it if that is due; retire it
+        once a recycled child has nothing left to run or draw."""
         if recycle:
             self.recycle(child)
-        if child.retiring and not child.jobs:
+        if child.retiring and not child.jobs and child.drawing is None:
             self.retire(child)
 
     def retire(self, child: Child, *, wait: bool = False) -> None:

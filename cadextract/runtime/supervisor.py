@@ -25,6 +25,7 @@ import logging
 import os
 import socket
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -36,10 +37,11 @@ from cadextract import backoff
 from cadextract.config import Settings
 from cadextract.db import first_line
 from cadextract.extractors import registry
-from cadextract.runtime import dbstep, limits, outcomes, pacing
+from cadextract.previews import job as preview_job
+from cadextract.runtime import dbstep, limits, outcomes, pacing, previewing
 from cadextract.runtime.connection import Connection
-from cadextract.runtime.ledger import Act, HeldJob, Ledger, Place
-from cadextract.runtime.messages import Done, Failed, JobSpec, Progress
+from cadextract.runtime.ledger import CHILD_STOPPED, Act, HeldJob, Ledger, Place
+from cadextract.runtime.messages import Done, Failed, JobSpec, PreviewMade, Progress
 from cadextract.runtime.outcomes import Event, EventKind, Kill, Stats, Verdict
 from cadextract.runtime.pool import Child, Pool
 from cadextract.runtime.schedule import MAX_WAIT, Schedule
@@ -90,6 +92,7 @@ class Supervisor:
         self.db = Connection.of(engine, settings, reconnect)
         self.pool = Pool(options.concurrency)
         self.ledger = Ledger()
+        self.previews = previewing.Previews(preview_job.seconds_allowed())
         self.pacing = pacing.Pacing(prefetch=options.prefetch)
         self.stop = Stop(settings.grace_seconds)
         self.schedule = Schedule.of(settings)
@@ -135,7 +138,7 @@ class Supervisor:
     def snapshot(self) -> list[tuple[int, int | None, HeldJob | None]]:
         """(slot index, child pid, running job) for each slot, for live views."""
         return [
-            (i, c.process.pid if c else None, self.ledger.get(c.current) if c else None)
+            (i, c.process.pid if c else None, self.ledger.get(c.current) if c and not c.drawing else None)
             for i, c in enumerate(self.pool.slots)
         ]
 
@@ -183,7 +186,7 @@ class Supervisor:
             return MAX_WAIT  # the step's end wakes the loop (Runner.fileno)
         can_claim = not self.stop.requested and self._capacity() > 0
         return self.schedule.sleep(
-            now, can_claim=can_claim, connected=self.db.connected, writes=bool(self.ledger.outbox)
+            now, can_claim=can_claim, connected=self.db.connected, writes=self._writes_waiting()
         )
 
     def _read(self, timeout: float) -> None:
@@ -220,12 +223,19 @@ class Supervisor:
 
     def _take_messages(self, child: Child) -> None:
         for message in self.pool.messages(child):
+            if isinstance(message, PreviewMade):
+                if self.previews.made(child, message):
+                    self.ledger.resumed(child, time.monotonic())
+                    self.pool.job_ended(child, recycle=False)
+                continue
             if child.current != message.job_id:
                 continue  # not what this child is running (we gave up on it)
             held = self.ledger[message.job_id]
             if isinstance(message, Progress):
                 held.progress, held.note = message.percent, message.note
                 continue
+            if isinstance(message, Done) and message.preview_follows:
+                self.previews.began(child, message.job_id, time.monotonic())
             self.ledger.moved_on(child, time.monotonic())
             self._took(held)
             self._conclude(held, outcomes.after_report(held.fate, message), message)
@@ -238,6 +248,7 @@ class Supervisor:
         """The child died or was killed: the ledger says what becomes of the jobs it held."""
         code = child.process.exitcode
         self.pool.gone(child)
+        drawing = self.previews.lost(child, previewing.lost_warning(child.kill, code))
         if not child.jobs:
             return
         log.debug(
@@ -248,7 +259,9 @@ class Supervisor:
             child.kill,
         )
         self._took(self.ledger[child.jobs[0]])
-        kill = limits.death_reason(child.kill, code, stopping=self.stop.requested)
+        # while drawing a preview, none of its jobs had begun: they all go back untouched
+        stopping = self.stop.requested
+        kill = CHILD_STOPPED if drawing else limits.death_reason(child.kill, code, stopping=stopping)
         for ending in self.ledger.child_gone(child, kill):
             self._conclude(ending.held, ending.verdict, ending.why)
 
@@ -279,11 +292,12 @@ class Supervisor:
         measure = self.schedule.measure_memory(now)
         for child in self.pool.live():
             held = self.ledger.get(child.current)
-            if held is None or held.started is None or held.deadline is None:
+            clock = child.drawing or held  # a preview has its own deadline; its next job waits
+            if clock is None or clock.started is None or clock.deadline is None:
                 continue
             rss = self.pool.rss(child) if measure else None
             verdict = limits.check(
-                held.started, held.deadline, now, rss=rss, limit_mb=self.settings.memory_limit_mb
+                clock.started, clock.deadline, now, rss=rss, limit_mb=self.settings.memory_limit_mb
             )
             if isinstance(verdict, Kill):
                 self._kill(child, verdict)
@@ -332,10 +346,11 @@ class Supervisor:
         (a claim as big as ``pacing`` allows, a heartbeat, a rescue). None: nothing to do."""
         claim_due = not self.stop.requested and self.schedule.claim_due(now)
         claim = max(0, min(self._capacity(), self.options.batch_limit)) if claim_due else 0
-        due = self.schedule.step(now, claim=claim, writes=bool(self.ledger.outbox))
+        due = self.schedule.step(now, claim=claim, writes=self._writes_waiting())
         if due is None:
             return None
         plan = dbstep.Plan.writing(self.ledger.take_outbox())
+        plan.previews = self.previews.take(self._preview_writable)
         plan.claim = due.claim
         plan.worker_id = self.worker_id
         plan.formats = self.formats
@@ -346,10 +361,19 @@ class Supervisor:
         plan.leases = self.ledger.leases() if due.heartbeat else None
         return plan
 
+    def _writes_waiting(self) -> bool:
+        return bool(self.ledger.outbox) or self.previews.waiting(self.ledger.__contains__)
+
+    def _preview_writable(self, job_id: uuid.UUID) -> bool:
+        """A preview is saved with its job's completion or after it, never before."""
+        held = self.ledger.get(job_id)
+        return held is None or held.place is Place.WRITING
+
     def _apply(self, plan: dbstep.Plan, result: dbstep.StepResult, now: float) -> None:
         """Take in what a database step did, in the order it did it."""
         if result.written is None:
             self.ledger.give_back(plan.outcomes())
+            self.previews.give_back(plan.previews)
         else:
             for outcome in plan.outcomes():
                 self._report(outcomes.reported(outcome, result.written, result.failure_status))
@@ -412,7 +436,8 @@ class Supervisor:
     def _finished(self) -> bool:
         if self.stop.requested:
             return not self.ledger or (not self.db.connected and self.stop.gave_up_writing(time.monotonic()))
-        return bool(self.options.until_empty and self._queue_done and not self.ledger)
+        drawing = any(c.drawing for c in self.pool.live()) or self.previews.pending
+        return bool(self.options.until_empty and self._queue_done and not self.ledger and not drawing)
 
     def _stop_work(self, now: float) -> None:
         self.ledger.release_backlog()
@@ -430,8 +455,9 @@ class Supervisor:
         # a claim still in flight adds to the backlog: wait for it before returning that
         self._collect_step(timeout=SHUTDOWN_STEP_WAIT)
         self.ledger.release_backlog()
-        if self.db.connected and not self._runner.busy and self.ledger.outbox:
+        if self.db.connected and not self._runner.busy and (self.ledger.outbox or self.previews.pending):
             plan = dbstep.Plan.writing(self.ledger.take_outbox())
+            plan.previews = self.previews.take(self._preview_writable)
             result = dbstep.execute(self.db.engine, plan)
             self._apply(plan, result, time.monotonic())
             if result.error is not None:

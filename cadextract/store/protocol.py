@@ -18,7 +18,6 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from cadextract.models import JobStatus
-from cadextract.previews import Preview
 from cadextract.store.sql import COMPACT_LOCK_KEY, COUNTS, FENCED, FORMATS, JOBS, RESULTS, notify
 
 
@@ -73,7 +72,6 @@ class Completion:
     document: str  # JSON text, already serialised (and size-checked) by the worker
     size: int
     index: str | None = None  # search index entry (JSON), computed by the child; search/store.py
-    preview: Preview | None = None  # stored with the result (cadextract.previews.store)
 
 
 def claim(

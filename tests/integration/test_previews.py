@@ -39,7 +39,12 @@ def test_a_run_stores_previews_and_preview_writes_them(clean_db: Engine, tmp_pat
     assert w.returncode == 0, w.stderr
     assert out.read_bytes().lstrip().startswith(b"<svg")
     document = json.loads(run_cli("result", ids[0], "--json").stdout)
-    assert document["timings"]["preview_s"] > 0
+    with clean_db.connect() as conn:
+        seconds = conn.execute(
+            sa.text("SELECT seconds FROM cadextract.job_previews WHERE job_id = :id"), {"id": ids[0]}
+        ).scalar()
+    assert seconds is not None and seconds > 0  # the time it took, kept with the preview
+    assert "preview_s" not in document["timings"]
 
 
 def test_no_previews_skips_them(clean_db: Engine, tmp_path: Path) -> None:
@@ -59,3 +64,48 @@ def test_serve_refuses_a_public_address_without_a_token(clean_db: Engine) -> Non
     r = run_cli("serve", "--host", "0.0.0.0", "--port", "1")
     assert r.returncode == 2
     assert "without a token" in r.stderr and "Traceback" not in r.stderr
+
+
+def _job_states(engine: Engine) -> dict[str, dict[str, object]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                """SELECT j.path, j.status, j.attempts, j.errors, r.document -> 'warnings' AS warnings,
+                          p.job_id IS NOT NULL AS has_preview
+                   FROM cadextract.extraction_jobs j
+                   LEFT JOIN cadextract.extraction_results r ON r.job_id = j.id
+                   LEFT JOIN cadextract.job_previews p ON p.job_id = j.id"""
+            )
+        ).all()
+    return {Path(r.path).stem: dict(r._mapping) for r in rows}
+
+
+def test_a_preview_that_hangs_or_crashes_costs_its_child_never_a_job(
+    clean_db: Engine, tmp_path: Path
+) -> None:
+    """One child, so the jobs behind a hanging or crashing preview wait in its pipe: they
+    go back to the queue unharmed and complete; the two jobs keep their results."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a-hang", "b-ok", "c-crash", "d-ok", "e-fail", "f-ok"):
+        (folder / f"{name}.bin").write_text(name.split("-")[1] + " " + name)
+    r = run_cli("submit", str(folder), "-r", "--format", "test-preview")
+    assert r.returncode == 0, r.stderr
+    w = run_cli(
+        "work", "--until-empty", "-c", "1", "--prefetch", "4", "-q",
+        env={"CADEXTRACT_PREVIEW_SECONDS": "2"},
+    )  # fmt: skip
+    assert w.returncode == 0, w.stderr
+    assert "Traceback" not in w.stderr
+    jobs = _job_states(clean_db)
+    assert {name: j["status"] for name, j in jobs.items()} == dict.fromkeys(jobs, "completed")
+    assert all(j["errors"] in (None, []) for j in jobs.values()), jobs  # no attempt failed
+    assert {name for name, j in jobs.items() if j["has_preview"]} == {"b-ok", "d-ok", "f-ok"}
+    assert jobs["a-hang"]["warnings"] == [
+        "preview skipped: it took longer than the 2s limit; the child was killed"
+    ]
+    assert jobs["c-crash"]["warnings"] == ["preview failed: the renderer was killed by SIGSEGV"]
+    assert jobs["e-fail"]["warnings"] == [
+        "preview failed: ValueError: this test file asks for a failing preview"
+    ]
+    assert jobs["b-ok"]["warnings"] == []

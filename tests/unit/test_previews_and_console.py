@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +13,9 @@ import pytest
 from cadextract import previews
 from cadextract.previews import job as preview_job
 from cadextract.previews import render, runner
+from cadextract.runtime import limits, outcomes, previewing
+from cadextract.runtime.messages import PreviewMade
+from cadextract.runtime.pool import Child
 from cadextract.store import readmodels
 from cadextract.web import reads, security
 from cadextract.web.security import WebConfig
@@ -33,11 +35,56 @@ def test_svg_text_from_a_file_is_escaped() -> None:
         assert "<script>" not in svg and "&lt;script&gt;" in svg
 
 
-def test_preview_budget_never_outlasts_the_job() -> None:
-    assert preview_job.budget(None, 3.0) == previews.MAX_SECONDS
-    assert preview_job.budget(600, 3.0) == previews.MAX_SECONDS
-    assert preview_job.budget(10, 4.0) == pytest.approx(2.5)  # half of what is left, less a second
-    assert preview_job.budget(5, 6.0) == 0.0
+def test_a_preview_has_its_own_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CADEXTRACT_PREVIEW_SECONDS", raising=False)
+    assert preview_job.seconds_allowed() == previews.MAX_SECONDS
+    monkeypatch.setenv("CADEXTRACT_PREVIEW_SECONDS", "2.5")
+    assert preview_job.seconds_allowed() == 2.5
+    for bad in ("soon", "0", "-1"):
+        monkeypatch.setenv("CADEXTRACT_PREVIEW_SECONDS", bad)
+        assert preview_job.seconds_allowed() == previews.MAX_SECONDS
+
+
+def test_why_a_preview_was_lost() -> None:
+    timeout = limits.timed_out(0.0, 10.0, 11.0)
+    assert previewing.lost_warning(timeout, -9) == (
+        "preview skipped: it took longer than the 10s limit; the child was killed"
+    )
+    crashed = previewing.lost_warning(None, -signal.SIGSEGV)
+    assert crashed == "preview failed: the renderer was killed by SIGSEGV"
+    assert previewing.lost_warning(None, 3) == "preview failed: the child exited (3) while drawing it"
+    assert previewing.lost_warning(outcomes.SHUTDOWN, -9) is None  # stopping is not a fault
+
+
+def test_a_preview_is_saved_with_its_completion_or_after_it() -> None:
+    drawn, other = uuid.uuid4(), uuid.uuid4()
+    child = Child(0, None, None)  # type: ignore[arg-type]
+    book = previewing.Previews(seconds=10.0)
+    book.began(child, drawn, now=100.0)
+    assert child.drawing is not None and child.drawing.deadline == 110.0
+    assert not book.made(child, PreviewMade(other, None, "stale"))  # not what it draws
+    assert book.made(child, PreviewMade(drawn, None, "preview failed: x"))
+    assert child.drawing is None
+    held = {drawn}
+    assert not book.waiting(held.__contains__)  # its completion is not written yet
+    assert book.take(lambda job_id: job_id not in held) == []
+    held.clear()
+    assert book.waiting(held.__contains__)
+    [saved] = book.take(lambda job_id: job_id not in held)
+    assert (saved.job_id, saved.warning) == (drawn, "preview failed: x") and not book.pending
+    book.give_back([saved])  # the step did not commit
+    assert book.pending == [saved]
+
+
+def test_a_child_lost_while_drawing_leaves_a_warning_only_for_a_fault() -> None:
+    child = Child(0, None, None)  # type: ignore[arg-type]
+    book = previewing.Previews(seconds=10.0)
+    assert not book.lost(child, "preview failed: x")  # not drawing: nothing to say
+    book.began(child, uuid.uuid4(), now=0.0)
+    assert book.lost(child, None) and book.pending == []  # stopped: no warning
+    book.began(child, uuid.uuid4(), now=0.0)
+    assert book.lost(child, "preview failed: y")
+    assert [p.warning for p in book.pending] == ["preview failed: y"]
 
 
 def test_previews_are_a_job_option() -> None:
@@ -46,14 +93,8 @@ def test_previews_are_a_job_option() -> None:
     assert not preview_job.wanted({"previews": "false"})
 
 
-def _slow(path: Path, loaded: object) -> tuple[str, bytes]:
-    time.sleep(30)
-    return render.SVG, b"<svg/>"
-
-
-def _crash(path: Path, loaded: object) -> tuple[str, bytes]:
-    os.kill(os.getpid(), signal.SIGSEGV)
-    return render.SVG, b""
+def _failing(path: Path, loaded: object) -> tuple[str, bytes]:
+    raise ValueError("odd file")
 
 
 def _huge(path: Path, loaded: object) -> tuple[str, bytes]:
@@ -61,14 +102,14 @@ def _huge(path: Path, loaded: object) -> tuple[str, bytes]:
 
 
 @pytest.mark.parametrize(
-    ("renderer", "expected"),
-    [(_slow, "took longer than 1s"), (_crash, "killed by SIGSEGV"), (_huge, "over the 200 KB cap")],
+    ("renderer", "expected"), [(_failing, "ValueError: odd file"), (_huge, "over the 200 KB cap")]
 )
 def test_a_bad_preview_is_a_warning_not_a_failure(
     renderer: object, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # hangs and crashes cost the child, not the job: tests/integration/test_previews.py
     monkeypatch.setitem(render.RENDERERS, "dxf", renderer)
-    preview, warning = runner.make(tmp_path / "x.dxf", "dxf", budget=1.0)
+    preview, warning = runner.make(tmp_path / "x.dxf", "dxf")
     assert preview is None and warning is not None and expected in warning
 
 
