@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cadextract.previews.store import Stored
+from cadextract.runtime.ledger import Ledger, Place
 from cadextract.runtime.messages import PreviewMade
 from cadextract.runtime.outcomes import Kill, KillReason
 from cadextract.runtime.pool import Child, Drawing
@@ -34,6 +35,16 @@ def lost_warning(kill: Kill | None, exitcode: int | None) -> str | None:
             name = f"signal {-exitcode}"
         return f"preview failed: the renderer was killed by {name}"
     return f"preview failed: the child exited ({exitcode}) while drawing it"
+
+
+def writable(ledger: Ledger) -> Callable[[uuid.UUID], bool]:
+    """A preview is saved with its job's completion (being written) or after it, never before."""
+
+    def check(job_id: uuid.UUID) -> bool:
+        held = ledger.get(job_id)
+        return held is None or held.place is Place.WRITING
+
+    return check
 
 
 @dataclass

@@ -25,7 +25,6 @@ import logging
 import os
 import socket
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -350,7 +349,7 @@ class Supervisor:
         if due is None:
             return None
         plan = dbstep.Plan.writing(self.ledger.take_outbox())
-        plan.previews = self.previews.take(self._preview_writable)
+        plan.previews = self.previews.take(previewing.writable(self.ledger))
         plan.claim = due.claim
         plan.worker_id = self.worker_id
         plan.formats = self.formats
@@ -363,11 +362,6 @@ class Supervisor:
 
     def _writes_waiting(self) -> bool:
         return bool(self.ledger.outbox) or self.previews.waiting(self.ledger.__contains__)
-
-    def _preview_writable(self, job_id: uuid.UUID) -> bool:
-        """A preview is saved with its job's completion or after it, never before."""
-        held = self.ledger.get(job_id)
-        return held is None or held.place is Place.WRITING
 
     def _apply(self, plan: dbstep.Plan, result: dbstep.StepResult, now: float) -> None:
         """Take in what a database step did, in the order it did it."""
@@ -457,7 +451,7 @@ class Supervisor:
         self.ledger.release_backlog()
         if self.db.connected and not self._runner.busy and (self.ledger.outbox or self.previews.pending):
             plan = dbstep.Plan.writing(self.ledger.take_outbox())
-            plan.previews = self.previews.take(self._preview_writable)
+            plan.previews = self.previews.take(previewing.writable(self.ledger))
             result = dbstep.execute(self.db.engine, plan)
             self._apply(plan, result, time.monotonic())
             if result.error is not None:
