@@ -21,7 +21,7 @@ from pathlib import Path
 
 from cadextract import pathpolicy
 from cadextract.display import printable
-from cadextract.extractors import raster, registry, shared
+from cadextract.extractors import registry, shared
 
 EXTENSIONS = {
     ".pdf": "pdf",
@@ -74,6 +74,10 @@ def detect_bytes(head: bytes) -> str | None:
         if schema is None:
             return None  # truncated header: let the extension decide
         return "ifc" if shared.is_ifc_schema(schema) else "step"
+    # imported here: the raster extractor pulls in the OCR and drawing parsers (0.15 s),
+    # which a submit that finds nothing new never needs
+    from cadextract.extractors import raster
+
     if raster.image_kind(head) is not None:  # PNG, JPEG, TIFF signatures
         return "raster"
     return None
