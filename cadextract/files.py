@@ -205,6 +205,22 @@ def sha256_file(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
+def _sha256_small(path: Path, size: int) -> str:
+    """sha256 of a small file: one read of its stat'ed size (then to its end, had it grown).
+
+    ``hashlib.file_digest`` allocates a 256 KiB buffer per file: for 100,000 files of a
+    few hundred bytes that, and ``Path.open``'s buffered file object, cost 4x the hashing.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        digest = hashlib.sha256(os.read(fd, size + 1))
+        while chunk := os.read(fd, 1 << 20):
+            digest.update(chunk)
+        return digest.hexdigest()
+    finally:
+        os.close(fd)
+
+
 def hash_all(
     candidates: Sequence[Candidate],
     *,
@@ -221,7 +237,7 @@ def hash_all(
     big = [c for c in candidates if c.size > parallel_above]
     for c in candidates:
         if c.size <= parallel_above:
-            results[c.path] = sha256_file(c.path)
+            results[c.path] = _sha256_small(c.path, c.size)
             if on_done:
                 on_done(c)
     if not big:
