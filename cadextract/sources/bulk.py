@@ -23,4 +23,11 @@ def paused_gc() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            # Everything built in the block is still in the youngest generation: the
+            # first allocation after gc.enable() would walk it all (0.3 s on 100,000
+            # files). freeze() + unfreeze() move every tracked object to the oldest
+            # generation without walking it, where the next full collection still finds
+            # any cycle that became garbage. (Nothing in cadextract keeps objects frozen.)
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
