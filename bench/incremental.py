@@ -14,6 +14,11 @@ And first-run hashing against `sha256sum`: `cadextract submit -r --rehash --dry-
 (walk, stat, hash every file, the enqueue rolled back) versus
 `find TREE -type f -print0 | xargs -0 sha256sum`, the two alternating in each round.
 Medians are reported.
+
+`--baseline DIR` (another checkout, e.g. `git worktree add /tmp/base main`) also runs
+that checkout's nightly run (nothing changed) and `--rehash --dry-run` in every round,
+alternating which side goes first, against the same tree and database: a before/after
+on one machine at one time.
 """
 
 from __future__ import annotations
@@ -51,11 +56,11 @@ def make_tree(root: Path, n: int) -> list[Path]:
 CPU: list[float] = []  # user + sys seconds of each timed command (the load-independent part)
 
 
-def timed(cmd: list[str], env: dict[str, str], shell: bool = False) -> float:
+def timed(cmd: list[str], env: dict[str, str], shell: bool = False, cwd: Path = REPO) -> float:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     r = subprocess.run(
-        cmd if not shell else " ".join(cmd), env=env, cwd=REPO, shell=shell, capture_output=True, text=True
+        cmd if not shell else " ".join(cmd), env=env, cwd=cwd, shell=shell, capture_output=True, text=True
     )
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -79,6 +84,11 @@ def main() -> int:
         help="time `submit` instead of `run` (the run's submit phase, without working the jobs off)",
     )
     parser.add_argument("--reuse", type=Path, help="a work folder of an earlier run (its tree is reused)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout whose nightly run and hashing alternate with this one's",
+    )
     args = parser.parse_args()
     work = args.reuse or Path(tempfile.mkdtemp(prefix="cadextract-incr-"))
     work.chmod(0o755)
@@ -102,15 +112,28 @@ def main() -> int:
 
     first = timed(run, env)
     print(f"first {run[3]} (hash + queue [+ work] {args.files} no-op jobs): {first:.1f}s", flush=True)
-    unchanged, changed = [], []
+    unchanged: list[float] = []
+    changed: list[float] = []
+    base_unchanged: list[float] = []
+    base_hash: list[float] = []
+    cpu_unchanged: list[float] = []
+    cpu_base_unchanged: list[float] = []
+    cpu_hash: dict[str, list[float]] = {"cx": [], "sum": [], "base": []}
     for i in range(args.rounds):
-        unchanged.append(timed(run, env))
+        if args.baseline is None:
+            unchanged.append(timed(run, env))
+        else:  # alternate which checkout goes first
+            for side in (REPO, args.baseline) if i % 2 == 0 else (args.baseline, REPO):
+                print(f"  [{'this' if side == REPO else 'baseline'}]", flush=True)
+                (unchanged if side == REPO else base_unchanged).append(timed(run, env, cwd=side))
+                (cpu_unchanged if side == REPO else cpu_base_unchanged).append(CPU[-1])
         for p in paths[i * 1000 : i * 1000 + 100]:
             with p.open("ab") as fh:
                 fh.write(b"999\nchanged\n")
         time.sleep(decide.RACY_NS / 1e9 + 0.5)
         changed.append(timed(run, env))
-    hash_cx, hash_sum = [], []
+    hash_cx: list[float] = []
+    hash_sum: list[float] = []
     for i in range(args.rounds):  # alternate which side goes first
         sides = [
             ("cx", [*py, "submit", str(tree), "-r", "--format", "noop", "--rehash", "--dry-run"]),
@@ -119,8 +142,14 @@ def main() -> int:
                 ["find", str(tree), "-type", "f", "-print0", "|", "xargs", "-0", "sha256sum", ">/dev/null"],
             ),
         ]
+        if args.baseline is not None:
+            sides.insert(1, ("base", sides[0][1]))
         for name, cmd in sides if i % 2 == 0 else reversed(sides):
-            (hash_cx if name == "cx" else hash_sum).append(timed(cmd, env, shell=name == "sum"))
+            cwd = args.baseline if name == "base" and args.baseline else REPO
+            times = {"cx": hash_cx, "sum": hash_sum, "base": base_hash}[name]
+            print(f"  [{name}]", flush=True)
+            times.append(timed(cmd, env, shell=name == "sum", cwd=cwd))
+            cpu_hash[name].append(CPU[-1])
     result = {
         "files": args.files,
         "megabytes": round(total / 1e6, 1),
@@ -134,6 +163,20 @@ def main() -> int:
         "all_unchanged_s": [round(x, 2) for x in unchanged],
         "all_changed_s": [round(x, 2) for x in changed],
         "cpu_s_per_command": [round(x, 2) for x in CPU],
+        **(
+            {
+                "baseline": str(args.baseline),
+                "baseline_nightly_unchanged_s": round(statistics.median(base_unchanged), 2),
+                "baseline_hash_s": round(statistics.median(base_hash), 2),
+                "cpu_nightly_unchanged_s": round(statistics.median(cpu_unchanged), 2),
+                "cpu_baseline_nightly_unchanged_s": round(statistics.median(cpu_base_unchanged), 2),
+                "cpu_hash_s": {k: round(statistics.median(v), 2) for k, v in cpu_hash.items() if v},
+                "all_baseline_unchanged_s": [round(x, 2) for x in base_unchanged],
+                "all_baseline_hash_s": [round(x, 2) for x in base_hash],
+            }
+            if args.baseline
+            else {}
+        ),
         "load_average": os.getloadavg(),
     }
     print(json.dumps(result, indent=2))

@@ -39,7 +39,6 @@ from cadextract.ops import inputs, report
 from cadextract.ops import submit as ops_submit
 from cadextract.ops import work as ops_work
 from cadextract.runtime import pool, supervisor
-from cadextract.store import readmodels
 
 LogFileOpt = Annotated[Path | None, typer.Option(help="Also log to this file.")]
 
@@ -179,18 +178,7 @@ def run(
             return
         options = supervisor.Options(concurrency=concurrency, until_empty=True, wait_for_retries=True)
         _work(st, options, live=out.is_terminal and not quiet)
-        # jobs already finished when submit found them (unchanged files) need no second look
-        ids = [o.job_id for o in res.outcomes if o.job_id is not None and o.job_id not in res.finished]
-        with st.engine().connect() as conn:
-            final = {f["id"]: f for f in res.finished.values()} | readmodels.final_fields(conn, ids)
-    summary = report.run_report(
-        label,
-        ops_submit.submitted(res),
-        res.skipped,
-        final,
-        time.monotonic() - started,
-        scan=report.ScanCounts(hashed=res.hashed, unchanged=res.unchanged, disappeared=res.disappeared),
-    )
+        summary = ops_submit.run_report(st.engine(), res, label, started)
     if report_file is not None:
         try:
             report_file.write_text(json.dumps(summary.as_json(), indent=2) + "\n")

@@ -7,15 +7,19 @@ only turns the operator's flags into its request and its outcome into the run re
 from __future__ import annotations
 
 import getpass
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from cadextract.config import Settings
+from cadextract.ops import report
 from cadextract.ops.errors import BadInput
-from cadextract.ops.report import Submitted
+from cadextract.ops.report import RunReport, ScanCounts, Submitted
+from cadextract.sources import bulk
 from cadextract.sources import submit as sources
+from cadextract.store import readmodels
 
 Outcome = sources.Outcome
 HashProgress = sources.HashProgress
@@ -67,9 +71,32 @@ def submit(engine: Engine, req: sources.Request, hash_progress: HashProgress | N
 
 def submitted(outcome: Outcome) -> list[Submitted]:
     """Each submittable file with its job id and skip reason, as the run report joins them."""
-    return [
-        Submitted(o.job.path, str(o.job_id) if o.job_id else None, o.skipped_reason) for o in outcome.outcomes
-    ]
+    return [Submitted(o.job.path, o.job_id, o.skipped_reason) for o in outcome.outcomes]
+
+
+def run_report(engine: Engine, outcome: Outcome, batch: str, started: float) -> RunReport:
+    """`run`'s report once the work is done: how each file's job ended, timed from ``started``.
+
+    The jobs that were already finished when the submit found them (unchanged files)
+    come from the submit's own look-up; only the others are read again.
+    """
+    with bulk.paused_gc():  # one object per file again (see sources.bulk)
+        ids = [
+            o.job_id for o in outcome.outcomes if o.job_id is not None and o.job_id not in outcome.finished
+        ]
+        with engine.connect() as conn:
+            final: dict[report.JobId, Mapping[str, Any]] = dict(outcome.finished.items())
+            final.update(readmodels.final_fields(conn, ids).items())
+        return report.run_report(
+            batch,
+            submitted(outcome),
+            outcome.skipped,
+            final,
+            time.monotonic() - started,
+            scan=ScanCounts(
+                hashed=outcome.hashed, unchanged=outcome.unchanged, disappeared=outcome.disappeared
+            ),
+        )
 
 
 def user() -> str | None:

@@ -13,11 +13,13 @@ reported as disappeared (their jobs are kept).
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +28,8 @@ from sqlalchemy.engine import Engine
 from cadextract import files, ops
 from cadextract.display import printable
 from cadextract.extractors import registry
-from cadextract.sources import cache, decide, local, remote, urls
-from cadextract.sources.decide import Cached
+from cadextract.sources import bulk, cache, decide, local, remote, urls
+from cadextract.sources.decide import Cached, Stat
 from cadextract.store import commands, readmodels
 from cadextract.store.sql import FINISHED_STATES
 
@@ -66,8 +68,8 @@ class Outcome:
     hashed: int = 0
     unchanged: int = 0
     remote: int = 0
-    #: job id -> final fields (``final_fields``' shape) of the finished jobs that decided
-    #: unchanged paths: a run's report needs no second look-up for them
+    #: job id -> final fields (``readmodels.final_fields``' shape) of the finished jobs
+    #: that decided unchanged paths: a run's report needs no second look-up for them
     finished: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -94,6 +96,11 @@ def submit(engine: Engine, req: Request, hash_progress: HashProgress = _nothing)
         raise files.SubmitError(
             f"unknown format {printable(req.forced_format)!r}; known: {', '.join(registry.public_names())}"
         )
+    with bulk.paused_gc():
+        return _submit(engine, req, hash_progress)
+
+
+def _submit(engine: Engine, req: Request, hash_progress: HashProgress) -> Outcome:
     scan = _scan(req)
     with engine.connect() as conn:
         known = cache.load(conn, folders=scan.folders + scan.prefixes, files=scan.singles)
@@ -104,14 +111,15 @@ def submit(engine: Engine, req: Request, hash_progress: HashProgress = _nothing)
     _remote_jobs(req, scan, known, out, planned, seen)
     decided = _decided(req, planned, out)
     found = {f.path for f in scan.files} | {o.url for o in scan.objects}
-    under = [p for p in known if p not in scan.singles]
+    singles = set(scan.singles)
+    under = [p for p in known if p not in singles]
     out.disappeared = decide.disappeared(under, found)
     with engine.connect() as conn:
         tx = conn.begin()
         try:
-            todo = [j for i, (j, _) in enumerate(planned) if i not in decided]
+            todo = [j for (j, _), d in zip(planned, decided, strict=True) if d is None]
             queued = iter(enqueue(conn, todo, force=req.force, retry_failed=req.retry_failed))
-            out.outcomes = [decided[i] if i in decided else next(queued) for i in range(len(planned))]
+            out.outcomes = [d if d is not None else next(queued) for d in decided]
             cache.record(conn, seen)
             cache.mark_missing(conn, [p for p in out.disappeared if not known[p].missing])
         except BaseException:
@@ -124,22 +132,25 @@ def submit(engine: Engine, req: Request, hash_progress: HashProgress = _nothing)
     return out
 
 
-def _decided(req: Request, planned: list[_Planned], out: Outcome) -> dict[int, commands.Enqueued]:
-    """The outcomes known from the cache alone (unchanged paths whose content's job decides)."""
-    decided: dict[int, commands.Enqueued] = {}
-    for i, (job, cached) in enumerate(planned):
-        if cached is None or cached.latest is None:
+def _decided(req: Request, planned: list[_Planned], out: Outcome) -> list[commands.Enqueued | None]:
+    """Per planned job, its outcome when the cache alone knows it (an unchanged path whose
+    content's job decides), else None (it goes through the enqueue)."""
+    decided: list[commands.Enqueued | None] = []
+    finished = out.finished
+    for job, cached in planned:
+        latest = cached.latest if cached is not None else None
+        reason = None
+        if latest is not None:
+            reason = decide.decided_reason(
+                cached, job.sha256, job.format, force=req.force, retry_failed=req.retry_failed
+            )
+        if latest is None or reason is None:
+            decided.append(None)
             continue
-        reason = decide.decided_reason(
-            cached, job.sha256, job.format, force=req.force, retry_failed=req.retry_failed
-        )
-        if reason is None:
-            continue
-        latest = cached.latest
-        decided[i] = commands.Enqueued(job, latest.id, skipped_reason=reason)
-        if latest.status in FINISHED_STATES and latest.id not in out.finished:
-            out.finished[latest.id] = {
-                "id": str(latest.id),
+        decided.append(commands.Enqueued(job, latest.id, reason))
+        if latest.status in FINISHED_STATES and latest.id not in finished:
+            finished[latest.id] = {
+                "id": latest.id,
                 "status": latest.status,
                 "last_error_type": latest.error_type,
                 "last_error_message": latest.error_message,
@@ -205,43 +216,45 @@ def _local_jobs(
     hash_progress: HashProgress,
 ) -> None:
     singles = set(scan.singles)
-    # (scan position, file, sha256, format, cache row: decide.decided_reason checks its hash)
-    ready: list[tuple[int, local.LocalFile, str, str, Cached | None]] = []
-    todo: list[tuple[int, local.LocalFile, files.Candidate]] = []
-    for pos, f in enumerate(scan.files):
-        if f.skip_reason or f.stat is None:
-            out.skipped.append((f.path, f.skip_reason or "cannot read"))
+    rehash, forced = req.rehash, req.forced_format
+    # (scan position, path, stat, sha256, format, cache row: decide.decided_reason checks its hash)
+    ready: list[tuple[int, str, Stat, str, str, Cached | None]] = []
+    todo: list[tuple[int, str, Stat, files.Candidate]] = []
+    for pos, (path, stat, reason) in enumerate(scan.files):
+        if reason or stat is None:
+            out.skipped.append((path, reason or "cannot read"))
             continue
-        cached = known.get(f.path)
-        if f.stat.size == 0:
-            _skip(f.path, "empty file (0 bytes)", singles, out)
+        cached = known.get(path)
+        if stat.size == 0:
+            _skip(path, "empty file (0 bytes)", singles, out)
             continue
-        if cached is not None and cached.sha256 and not decide.needs_hash(f.stat, cached, rehash=req.rehash):
-            fmt = req.forced_format or cached.format
+        if cached is not None and cached.sha256 and not decide.needs_hash(stat, cached, rehash=rehash):
+            fmt = forced or cached.format
             if fmt:
-                ready.append((pos, f, cached.sha256, fmt, cached))
+                ready.append((pos, path, stat, cached.sha256, fmt, cached))
                 if cached.missing:  # back again: no longer missing
-                    seen.append(_seen(f, cached.sha256, fmt, cached.checked_ns))
+                    seen.append(_seen(path, stat, cached.sha256, fmt, cached.checked_ns))
                 continue
-        fmt = req.forced_format or files.detect_format(Path(f.path))
+        fmt = forced or files.detect_format(Path(path))
         if fmt is None:
-            _skip(f.path, files.UNSUPPORTED, singles, out)
+            _skip(path, files.UNSUPPORTED, singles, out)
             continue
-        todo.append((pos, f, files.Candidate(Path(f.path), f.stat.size, fmt)))
+        todo.append((pos, path, stat, files.Candidate(Path(path), stat.size, fmt)))
     out.unchanged = len(ready)
     checked_ns = time.time_ns()  # before reading: a write during hashing makes the row racy
-    digests = _hash([c for _, _, c in todo], singles, out, hash_progress)
+    digests = _hash([c for *_, c in todo], singles, out, hash_progress)
     out.hashed = len(digests)
-    for pos, f, cand in todo:
-        digest = digests.get(f.path)
+    for pos, path, stat, cand in todo:
+        digest = digests.get(path)
         if digest is not None:
             # hashed again but the same content (touched, --rehash): its job still decides
-            ready.append((pos, f, digest, cand.format or "", known.get(f.path)))
-            seen.append(_seen(f, digest, cand.format or "", checked_ns))
-    ready.sort(key=lambda item: item[0])
-    for _, f, digest, fmt, cached in ready:
-        assert f.stat is not None
-        planned.append((_job(req, f.path, f.stat.size, digest, fmt), cached))
+            ready.append((pos, path, stat, digest, cand.format or "", known.get(path)))
+            seen.append(_seen(path, stat, digest, cand.format or "", checked_ns))
+    ready.sort(key=itemgetter(0))
+    new_job = _new_job(req)
+    planned.extend(
+        (new_job(path, stat.size, digest, fmt), cached) for _, path, stat, digest, fmt, cached in ready
+    )
 
 
 def _skip(path: str, reason: str, singles: set[str], out: Outcome) -> None:
@@ -267,9 +280,8 @@ def _hash(
     return digests
 
 
-def _seen(f: local.LocalFile, digest: str, fmt: str, checked_ns: int | None) -> cache.Seen:
-    assert f.stat is not None
-    return cache.Seen(f.path, f.stat.size, stat=f.stat, sha256=digest, format=fmt, checked_ns=checked_ns)
+def _seen(path: str, stat: Stat, digest: str, fmt: str, checked_ns: int | None) -> cache.Seen:
+    return cache.Seen(path, stat.size, stat=stat, sha256=digest, format=fmt, checked_ns=checked_ns)
 
 
 def _remote_jobs(
@@ -280,6 +292,7 @@ def _remote_jobs(
     planned: list[_Planned],
     seen: list[cache.Seen],
 ) -> None:
+    new_job = _new_job(req)
     for o in scan.objects:
         if o.skip_reason or o.format is None:
             out.skipped.append((o.url, o.skip_reason or "unsupported file type"))
@@ -287,19 +300,17 @@ def _remote_jobs(
         key = decide.remote_key(o.url, o.etag, None, o.size)
         cached = known.get(o.url)
         unchanged = cached is not None and cached.sha256 == key and cached.format == o.format
-        planned.append((_job(req, o.url, o.size, key, o.format), cached if unchanged else None))
+        planned.append((new_job(o.url, o.size, key, o.format), cached if unchanged else None))
         if not unchanged or (cached is not None and cached.missing):
             seen.append(
                 cache.Seen(o.url, o.size, etag=o.etag, version=o.version, sha256=key, format=o.format)
             )
 
 
-def _job(req: Request, path: str, size: int, digest: str, fmt: str) -> commands.NewJob:
-    return commands.NewJob(
-        path=path,
-        size=size,
-        sha256=digest,
-        format=fmt,
+def _new_job(req: Request) -> Callable[[str, int, str, str], commands.NewJob]:
+    """NewJob(path, size, sha256, format) with the request's other fields (built once per file)."""
+    return functools.partial(
+        commands.NewJob,
         priority=req.priority,
         max_attempts=req.max_attempts,
         options=req.options,

@@ -307,8 +307,8 @@ def latest_jobs(
     return {(r.sha256, r.format): (r.id, r.status) for r in rows}
 
 
-def final_fields(conn: sa.Connection, ids: Sequence[uuid.UUID]) -> dict[str, dict[str, Any]]:
-    """Status and last error of each job, keyed by id string (for run reports)."""
+def final_fields(conn: sa.Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """Status and last error of each job, keyed by id (for run reports)."""
     rows = conn.execute(
         sa.text(
             f"""SELECT id, status, last_error_type, last_error_message, attempts
@@ -316,7 +316,7 @@ def final_fields(conn: sa.Connection, ids: Sequence[uuid.UUID]) -> dict[str, dic
         ),
         {"ids": list(ids)},
     ).all()
-    return {str(r.id): {**r._asdict(), "id": str(r.id)} for r in rows}
+    return {r.id: r._asdict() for r in rows}
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cadextract.sources import decide
+from cadextract.sources import cache, decide
 from cadextract.sources.submit import Outcome, Request, submit
 from cadextract.store import readmodels
 from tests.conftest import run_cli
@@ -185,4 +185,38 @@ def test_run_report_of_an_unchanged_tree_keeps_every_file_and_status(db: Engine,
     assert summary["unchanged"] == 3 and summary["hashed"] == 0 and summary["submitted"] == 0
     by_path = {f["path"]: f for f in summary["files"]}
     assert by_path[str(files[0])]["status"] == "failed" and by_path[str(files[0])]["known_failure"]
+    with db.connect() as conn:
+        ids = dict(conn.execute(sa.text("SELECT path, id FROM cadextract.extraction_jobs")).all())
+    assert {p: f["job_id"] for p, f in by_path.items()} == {p: str(i) for p, i in ids.items()}
     assert [by_path[str(p)]["status"] for p in files[1:]] == ["completed", "completed"]
+
+
+def set_status_of(engine: Engine, job_id: object, status: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE cadextract.extraction_jobs SET status = :s WHERE id = :i"),
+            {"s": status, "i": job_id},
+        )
+
+
+def test_the_newest_of_several_jobs_of_a_content_decides(db: Engine, tmp_path: Path) -> None:
+    [f] = tree(tmp_path / "t", 1)
+    [old] = [e.job_id for e in go(db, tmp_path / "t").outcomes]
+    set_status_of(db, old, "completed")
+    [second] = [e.job_id for e in go(db, tmp_path / "t", force=True).outcomes]  # same content, new job
+    assert second != old
+    with db.connect() as conn:
+        latest = cache.load(conn, folders=[str(tmp_path / "t")])[str(f)].latest
+    assert latest is not None and (latest.id, latest.status) == (second, "pending")
+    set_status_of(db, second, "cancelled")  # the newest is no verdict: the enqueue's dedupe decides
+    assert [(e.job_id, e.skipped_reason) for e in go(db, tmp_path / "t").outcomes] == [
+        (old, "already completed (same content)")
+    ]
+    [third] = [e.job_id for e in go(db, tmp_path / "t", force=True).outcomes]  # a third job
+    assert third not in (old, second)
+    with db.connect() as conn:
+        latest = cache.load(conn, folders=[str(tmp_path / "t")])[str(f)].latest
+    assert latest is not None and latest.id == third
+    assert [(e.job_id, e.skipped_reason) for e in go(db, tmp_path / "t").outcomes] == [
+        (third, "already queued (same content)")
+    ]

@@ -116,3 +116,12 @@ def test_hash_matches_hashlib_in_parallel(tmp_path: Path) -> None:
     assert len(seen) == 40
     for p in paths:
         assert digests[p.resolve()] == hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_small_file_hash_reads_to_the_end_when_the_file_grew(tmp_path: Path) -> None:
+    import hashlib
+
+    p = tmp_path / "grown.dxf"
+    p.write_bytes(b"0\nSECTION\n" * 5000)
+    stale = files.Candidate(p, 3, "dxf")  # stat'ed at 3 bytes, 50 kB when read
+    assert files.hash_all([stale]) == {p: hashlib.sha256(p.read_bytes()).hexdigest()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import os
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import botocore.exceptions
 import pytest
 
 from cadextract.extractors import base
-from cadextract.sources import cache, decide, fetch, urls
+from cadextract.sources import bulk, cache, decide, fetch, local, urls
 from cadextract.sources.decide import Cached, Stat
 
 NOW = 1_800_000_000 * 10**9  # a hashing time well after the file's last change
@@ -191,3 +192,52 @@ def test_decided_reason_follows_the_newest_job_of_the_same_content_and_format() 
     assert decide.decided_reason(cached(st), "a" * 64, "dxf") is None
     assert decide.decided_reason(with_job("completed"), "a" * 64, "pdf") is None
     assert decide.decided_reason(with_job("completed"), "b" * 64, "dxf") is None
+
+
+def test_walk_takes_plain_files_fast_and_keeps_every_path_rule(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    (root / "b.dxf").write_bytes(b"b")
+    (root / "a.dxf").write_bytes(b"aa")
+    (root / "ünï.dxf").write_bytes(b"u")  # UTF-8, not ASCII: the path rules' side
+    (root / ".hidden.dxf").write_bytes(b"h")
+    (root / "sub" / "c.dxf").write_bytes(b"ccc")
+    os.mkfifo(root / "pipe.dxf")
+    (root / "in.dxf").symlink_to(root / "a.dxf")
+    outside = tmp_path / "outside.dxf"
+    outside.write_bytes(b"o")
+    (root / "out.dxf").symlink_to(outside)
+    (root / "subl").symlink_to(root / "sub")  # a folder inside: walked under its real name only
+    bad = os.fsencode(str(root)) + b"/bad\xff.dxf"
+    os.close(os.open(bad, os.O_CREAT | os.O_WRONLY))
+    found = {Path(f.path).name if f.path.isprintable() else "bad": f for f in local.walk(root.resolve())}
+    assert sorted(found) == ["a.dxf", "b.dxf", "bad", "c.dxf", "in.dxf", "out.dxf", "pipe.dxf", "ünï.dxf"]
+    for name, size in (("a.dxf", 2), ("b.dxf", 1), ("c.dxf", 3), ("ünï.dxf", 1), ("in.dxf", 2)):
+        f = found[name]
+        st = os.stat(f.path)
+        assert f.skip_reason is None and f.stat == Stat(
+            size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+        )
+    assert found["pipe.dxf"].stat is None and found["pipe.dxf"].skip_reason == "not a regular file"
+    assert "outside the folder" in str(found["out.dxf"].skip_reason)
+    assert "not valid UTF-8" in str(found["bad"].skip_reason)
+    # sorted per folder, depth first
+    order = [Path(f.path).name for f in local.walk(root.resolve()) if f.path.isprintable()]
+    assert order == ["a.dxf", "b.dxf", "in.dxf", "out.dxf", "pipe.dxf", "ünï.dxf", "c.dxf"]
+
+
+def test_paused_gc_restores_the_collector_state() -> None:
+    assert gc.isenabled()
+    with bulk.paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), bulk.paused_gc():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with bulk.paused_gc():
+            pass
+        assert not gc.isenabled()  # it was off before: left off
+    finally:
+        gc.enable()
