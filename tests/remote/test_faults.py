@@ -3,8 +3,10 @@ answers 403, 503 or resets the connection for chosen keys (tests/remote/faultpro
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
-import threading
+import sys
 import time
 from typing import Any
 
@@ -46,28 +48,42 @@ def test_403_is_permanent_503_and_reset_are_retried_until_the_storage_heals(
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{proxy.server_address[1]}",
             "CADEXTRACT_BACKOFF_BASE": "0.5",
         }
-        done: list[subprocess.CompletedProcess[str]] = []
-        worker = threading.Thread(
-            target=lambda: done.append(run_cli("work", "--until-empty", "-q", env=env, timeout=600))
+        # a worker that keeps going (`work --until-empty` would exit whenever both flaky jobs
+        # happen to be backing off at once: nothing could be claimed at that moment)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "cadextract", "work", "-q"],
+            env={**os.environ, **env},
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-        worker.start()
-        # the storage stays broken until each flaky job has failed twice, transiently
-        deadline = time.monotonic() + 400
-        while time.monotonic() < deadline:
+        try:
+            # the storage stays broken until each flaky job has failed twice, transiently
+            deadline = time.monotonic() + 400
+            while time.monotonic() < deadline:
+                jobs = by_name(db)
+                failed_twice = all(len(jobs[n].errors) >= 2 for n in flaky)
+                if failed_twice or any(jobs[n].status == "failed" for n in flaky):
+                    break
+                time.sleep(0.5)
             jobs = by_name(db)
-            if all(len(jobs[n].errors) >= 2 for n in flaky) or any(jobs[n].status == "failed" for n in flaky):
-                break
-            time.sleep(0.5)
-        jobs = by_name(db)
-        for name in flaky:
-            row = jobs[name]
-            assert len(row.errors) >= 2 and row.status in ("pending", "processing"), (name, row.status)
-            assert row.last_error_type == "FileUnreadable", name  # transient: scheduled again
-            assert f"s3://{bucket}/f/{name}" in row.last_error_message
-        assert "503" in jobs["busy.dxf"].last_error_message
-        rules.clear()  # the storage heals: the next attempts go through
-        worker.join(600)
-        assert done and done[0].returncode == 0, done[0].stderr if done else "worker did not finish"
+            for name in flaky:
+                row = jobs[name]
+                assert len(row.errors) >= 2 and row.status in ("pending", "processing"), (name, row.status)
+                assert row.last_error_type == "FileUnreadable", name  # transient: scheduled again
+                assert f"s3://{bucket}/f/{name}" in row.last_error_message
+            assert "503" in jobs["busy.dxf"].last_error_message
+            rules.clear()  # the storage heals: the next attempts go through
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and not all(
+                by_name(db)[n].status in ("completed", "failed") for n in flaky
+            ):
+                time.sleep(0.5)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            _, err = worker.communicate(timeout=60)
+        assert worker.returncode == 0, err
         assert set(proxy.hits) == {"/f/denied.dxf", "/f/busy.dxf", "/f/reset.dxf"}  # faults were served
     jobs = by_name(db)
     assert jobs["fine.dxf"].status == "completed"
