@@ -16,9 +16,12 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from cadextract.config import Settings
 from cadextract.runtime import outcomes
+from cadextract.runtime.messages import JobSpec
 from cadextract.runtime.outcomes import Cancel, Fate, Kill, KillReason, Outcome, Release, Verdict
 from cadextract.runtime.pool import Child
+from cadextract.search import document as search_document
 from cadextract.store.protocol import Claimed, Completion, Failure, Lease
 
 
@@ -43,6 +46,22 @@ class HeldJob:
     progress: float = 0.0
     note: str | None = None
     fate: Fate = Fate.WRITE
+
+    def spec(self, settings: Settings) -> JobSpec:
+        """What its child needs to run it."""
+        job = self.job
+        max_bytes = int(settings.max_result_mb * 1024 * 1024)
+        return JobSpec(
+            job.id,
+            job.path,
+            job.format,
+            job.sha256,
+            job.size,
+            job.options,
+            max_bytes,
+            search_index=search_document.enabled(),
+            timeout=self.timeout,
+        )
 
 
 class Act(enum.Enum):

@@ -40,12 +40,11 @@ from cadextract.previews import job as preview_job
 from cadextract.runtime import dbstep, limits, outcomes, pacing, previewing
 from cadextract.runtime.connection import Connection
 from cadextract.runtime.ledger import CHILD_STOPPED, Act, HeldJob, Ledger, Place
-from cadextract.runtime.messages import Done, Failed, JobSpec, PreviewMade, Progress
+from cadextract.runtime.messages import Done, Failed, PreviewMade, Progress
 from cadextract.runtime.outcomes import Event, EventKind, Kill, Stats, Verdict
 from cadextract.runtime.pool import Child, Pool
 from cadextract.runtime.schedule import MAX_WAIT, Schedule
 from cadextract.runtime.stopping import Stop
-from cadextract.search import document as search_document
 
 __all__ = ["Event", "HeldJob", "Options", "Stats", "Supervisor"]
 
@@ -314,23 +313,8 @@ class Supervisor:
             if child is None:
                 child = self._spawn(index)
             batch = self.ledger.next_queued(room)
-            if self.pool.send(child, [self._spec(h) for h in batch]):
+            if self.pool.send(child, [h.spec(self.settings) for h in batch]):
                 self.ledger.piped(batch, child, time.monotonic())
-
-    def _spec(self, held: HeldJob) -> JobSpec:
-        job = held.job
-        max_bytes = int(self.settings.max_result_mb * 1024 * 1024)
-        return JobSpec(
-            job.id,
-            job.path,
-            job.format,
-            job.sha256,
-            job.size,
-            job.options,
-            max_bytes,
-            search_index=search_document.enabled(),
-            timeout=held.timeout,
-        )
 
     # -- the database step ------------------------------------------------------------
 

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "cadextract-test",
@@ -70,3 +72,11 @@ def bucket(s3: Any, request: pytest.FixtureRequest) -> str:
     name = "".join(c for c in name if c.isalnum() or c == "-")
     s3.create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture
+def db(clean_db: Engine) -> Engine:
+    """The test database without the stat cache of earlier tests' objects."""
+    with clean_db.begin() as conn:
+        conn.execute(sa.text("TRUNCATE cadextract.source_files"))
+    return clean_db

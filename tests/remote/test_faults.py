@@ -10,7 +10,6 @@ import sys
 import time
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -18,13 +17,6 @@ from tests.conftest import REPO, run_cli
 from tests.remote.faultproxy import RESET, fault_proxy
 
 DXF = (REPO / "samples" / "files" / "dxf" / "bracket.dxf").read_bytes()
-
-
-@pytest.fixture
-def db(clean_db: Engine) -> Engine:
-    with clean_db.begin() as conn:
-        conn.execute(sa.text("TRUNCATE cadextract.source_files"))
-    return clean_db
 
 
 def by_name(engine: Engine) -> dict[str, Any]:

@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -24,13 +23,6 @@ from tests.remote.conftest import CREDENTIALS, free_port
 
 DXF = (REPO / "samples" / "files" / "dxf" / "bracket.dxf").read_bytes()
 PDF = (REPO / "samples" / "files" / "pdf" / "bracket-drawing.pdf").read_bytes()
-
-
-@pytest.fixture
-def db(clean_db: Engine) -> Engine:
-    with clean_db.begin() as conn:
-        conn.execute(sa.text("TRUNCATE cadextract.source_files"))
-    return clean_db
 
 
 def jobs(engine: Engine) -> list[Any]:
