@@ -12,7 +12,7 @@ from typing import Any
 
 #: the ceiling for one stored preview (bytes, after compression)
 MAX_BYTES = 200 * 1024
-#: seconds a preview may take at most (a job's own timeout can lower it)
+#: seconds a preview may take before its child is replaced (CADEXTRACT_PREVIEW_SECONDS overrides)
 MAX_SECONDS = 10.0
 
 
@@ -23,7 +23,7 @@ class Preview:
     mime: str
     data: bytes
     seconds: float
-    #: CPU seconds of the renderer's process (not stored; benchmarks compare it with extraction)
+    #: CPU seconds the drawing took (not stored; benchmarks compare it with extraction)
     cpu_seconds: float = 0.0
 
     @property
